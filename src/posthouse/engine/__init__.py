@@ -1,0 +1,1 @@
+"""posthouse.engine — see DESIGN.md; built by later issues."""

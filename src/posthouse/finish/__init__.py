@@ -1,0 +1,1 @@
+"""posthouse.finish — see DESIGN.md; built by later issues."""

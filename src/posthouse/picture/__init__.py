@@ -1,0 +1,1 @@
+"""posthouse.picture — see DESIGN.md; built by later issues."""

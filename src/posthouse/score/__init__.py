@@ -1,0 +1,1 @@
+"""posthouse.score — see DESIGN.md; built by later issues."""

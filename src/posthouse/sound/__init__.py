@@ -1,0 +1,1 @@
+"""posthouse.sound — see DESIGN.md; built by later issues."""

@@ -1,0 +1,1 @@
+"""posthouse.web — see DESIGN.md; built by later issues."""
