@@ -1,0 +1,48 @@
+"""The root Typer app. Each sub-command lives in its own module and imports its department lazily."""
+
+from __future__ import annotations
+
+import typer
+
+from posthouse import __version__
+
+app = typer.Typer(
+    name="posthouse",
+    help="posthouse — an open-source post-production house: dailies to delivered masters.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"posthouse {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """posthouse — an open-source post-production house."""
+
+
+def _register() -> None:
+    # Sub-command modules are small and import their department code inside the command body.
+    from posthouse.cli import demo, probe, project, tc
+
+    app.command("tc")(tc.tc)
+    app.command("probe")(probe.probe)
+    app.command("init")(project.init)
+    app.command("scan")(project.scan)
+    app.command("catalog")(project.catalog)
+    app.add_typer(demo.app, name="demo")
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
