@@ -24,12 +24,19 @@ def atomic_path(dest: str | Path, *, suffix: str | None = None) -> Iterator[Path
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".partial{ext}", dir=dest.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield tmp
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(dest: str | Path, data: bytes) -> None:

@@ -42,13 +42,13 @@ PRESETS: dict[str, VideoPreset] = {
                     "aac", "mp4", "H.264 High, review copies"),
         VideoPreset("h264-mov", "libx264", "yuv420p", {"crf": "18", "preset": "medium", "profile": "high"},
                     "pcm_s24le", "mov", "H.264 High in QuickTime with PCM sound"),
-        VideoPreset("prores-proxy", "prores_ks", "yuv422p10le", {"profile": "0", "vendor": "apl0"},
+        VideoPreset("prores-proxy", "prores_aw", "yuv422p10le", {"profile": "0", "vendor": "apl0"},
                     description="Apple ProRes 422 Proxy"),
-        VideoPreset("prores-lt", "prores_ks", "yuv422p10le", {"profile": "1", "vendor": "apl0"},
+        VideoPreset("prores-lt", "prores_aw", "yuv422p10le", {"profile": "1", "vendor": "apl0"},
                     description="Apple ProRes 422 LT"),
-        VideoPreset("prores-422", "prores_ks", "yuv422p10le", {"profile": "2", "vendor": "apl0"},
+        VideoPreset("prores-422", "prores_aw", "yuv422p10le", {"profile": "2", "vendor": "apl0"},
                     description="Apple ProRes 422"),
-        VideoPreset("prores-hq", "prores_ks", "yuv422p10le", {"profile": "3", "vendor": "apl0"},
+        VideoPreset("prores-hq", "prores_aw", "yuv422p10le", {"profile": "3", "vendor": "apl0"},
                     description="Apple ProRes 422 HQ (mezzanine)"),
         VideoPreset("prores-4444", "prores_ks", "yuv444p10le", {"profile": "4", "vendor": "apl0"},
                     description="Apple ProRes 4444"),
@@ -116,6 +116,8 @@ class VideoWriter:
             vs = self._container.add_stream(self.preset.codec, rate=self.rate)
             vs.width, vs.height, vs.pix_fmt = self.width, self.height, self.preset.pix_fmt
             cc = vs.codec_context
+            cc.thread_type = "FRAME"  # ProRes/DNxHR/x264 all scale with frame threads
+            cc.thread_count = 0
             cc.colorspace = av.video.reformatter.Colorspace.ITU709
             cc.color_primaries = av.video.reformatter.ColorPrimaries.BT709
             cc.color_trc = av.video.reformatter.ColorTrc.BT709

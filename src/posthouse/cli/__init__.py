@@ -1,0 +1,1 @@
+"""The `posthouse` command line: one module per sub-command, department code imported lazily."""

@@ -1,0 +1,1 @@
+"""The synthetic shoot and the end-to-end demo."""
