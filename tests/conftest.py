@@ -25,8 +25,17 @@ def make_movie(
 ) -> Path:
     """A short movie whose frame i is filled with grey level 10*i and a 1 kHz tone."""
     w, h = size
-    with VideoWriter(path, width=w, height=h, rate=rate, preset=preset, start_timecode=timecode, reel=reel,
-                     audio_channels=audio_channels, metadata=metadata) as vw:
+    with VideoWriter(
+        path,
+        width=w,
+        height=h,
+        rate=rate,
+        preset=preset,
+        start_timecode=timecode,
+        reel=reel,
+        audio_channels=audio_channels,
+        metadata=metadata,
+    ) as vw:
         per_frame = int(48000 / rate)
         for i in range(frames):
             vw.write_frame(np.full((h, w, 3), (10 * i) % 256, np.uint8))

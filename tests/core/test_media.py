@@ -35,10 +35,19 @@ from posthouse.core.media import (
         ("h264-mov", "h264", "High"),
     ],
 )
-def test_encode_presets_carry_codec_timecode_and_reel(movie_factory, preset: str, codec: str, profile: str) -> None:
+def test_encode_presets_carry_codec_timecode_and_reel(
+    movie_factory, preset: str, codec: str, profile: str
+) -> None:
     size = (256, 144) if preset.startswith("dnxhr") else (160, 90)
-    path = movie_factory(f"clip_{preset}.mov", preset=preset, size=size, rate=Fraction(24000, 1001),
-                         timecode="10:59:59:23", reel="B007", frames=30)
+    path = movie_factory(
+        f"clip_{preset}.mov",
+        preset=preset,
+        size=size,
+        rate=Fraction(24000, 1001),
+        timecode="10:59:59:23",
+        reel="B007",
+        frames=30,
+    )
     with av.open(str(path)) as c:  # independent reader first
         vs = c.streams.video[0]
         assert vs.codec_context.name == codec
@@ -91,14 +100,23 @@ def test_bwf_roundtrip_through_wavinfo_and_soundfile(tmp_path: Path) -> None:
     audio = (rng.uniform(-0.9, 0.9, (3, 4800))).astype(np.float32)
     tref = 10 * 3600 * 48000 + 12345
     path = write_bwf(
-        tmp_path / "12A-3.wav", audio, 48000,
+        tmp_path / "12A-3.wav",
+        audio,
+        48000,
         bext=Bext(time_reference=tref, description="sTAKE=3"),
-        ixml=IXml(project="demo", scene="12A", take="3", tape="R001", circled=True,
-                  track_names=("BOOM", "LAV1", "LAV2"), timecode_rate=Fraction(24000, 1001)),
+        ixml=IXml(
+            project="demo",
+            scene="12A",
+            take="3",
+            tape="R001",
+            circled=True,
+            track_names=("BOOM", "LAV1", "LAV2"),
+            timecode_rate=Fraction(24000, 1001),
+        ),
     )
     data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     assert rate == 48000 and sf.info(str(path)).subtype == "PCM_24"
-    assert np.abs(data.T - audio).max() < 2 ** -22
+    assert np.abs(data.T - audio).max() < 2**-22
     meta = read_bwf(path)
     assert meta is not None
     assert meta.time_reference == tref
@@ -144,12 +162,12 @@ def test_not_media_is_damaged_not_a_traceback(tmp_path: Path, content: bytes) ->
     p.write_bytes(content)
     info = probe(p)
     assert info.damaged and info.problems
-    with pytest.raises(DamagedMediaError, match="fake.mov"):
+    with pytest.raises(DamagedMediaError, match=r"fake\.mov"):
         list(iter_video_frames(p))
 
 
 def test_missing_file_is_a_media_error_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(MediaError, match="nope.mov"):
+    with pytest.raises(MediaError, match=r"nope\.mov"):
         probe(tmp_path / "nope.mov")
 
 
@@ -157,7 +175,10 @@ def test_writer_leaves_nothing_behind_on_failure(tmp_path: Path) -> None:
     from posthouse.core.media import VideoWriter
 
     dest = tmp_path / "out.mov"
-    with pytest.raises(MediaError, match="frame 1"), VideoWriter(dest, width=64, height=36, rate=Fraction(24)) as vw:
+    with (
+        pytest.raises(MediaError, match="frame 1"),
+        VideoWriter(dest, width=64, height=36, rate=Fraction(24)) as vw,
+    ):
         vw.write_frame(np.zeros((36, 64, 3), np.uint8))
         vw.write_frame(np.zeros((10, 10, 3), np.uint8))
     assert list(tmp_path.iterdir()) == []

@@ -83,7 +83,12 @@ def test_scan_catalogs_media_skips_unchanged_and_reports_damage(tmp_path: Path, 
     assert len(report.damaged) == 1 and not report.ok
     recs = {Path(r.path).name: r for r in p.catalog.media()}
     clip = recs["A001C001.mov"]
-    assert (clip.kind, clip.role, clip.reel, clip.start_timecode) == ("video", "picture", "A001", "01:00:00:00")
+    assert (clip.kind, clip.role, clip.reel, clip.start_timecode) == (
+        "video",
+        "picture",
+        "A001",
+        "01:00:00:00",
+    )
     assert (clip.scene, clip.take, clip.frames, clip.rate) == ("12A", "3", 12, "24/1")
     assert clip.xxh64 and len(clip.xxh64) == 16
     assert recs["broken.mov"].damaged

@@ -76,7 +76,11 @@ def test_probe_reads_back_sound_metadata(shoot) -> None:
         bwf = info.bwf
         assert bwf is not None
         assert (bwf.scene, bwf.take, bwf.tape, bwf.circled) == (
-            take["scene"], str(take["take_number"]), "R001", take["circled"])
+            take["scene"],
+            str(take["take_number"]),
+            "R001",
+            take["circled"],
+        )
         assert bwf.track_names[0] == "BOOM" and bwf.track_names[1].startswith("LAV1")
         assert bwf.time_reference == take["time_reference"]
         assert info.start_timecode == str(Timecode.from_samples(take["time_reference"], 48000, rate))
@@ -147,8 +151,9 @@ def test_deterministic_for_a_seed(tmp_path: Path) -> None:
     assert ta == json.dumps(b.truth["takes"], sort_keys=True)
     wav = next(iter(a.truth["takes"].values()))["sound_file"]
     assert (tmp_path / "a" / wav).read_bytes() == (tmp_path / "b" / wav).read_bytes()
-    c = generate_shoot(tmp_path / "c", ShootSpec(scenes=1, takes=1, seed=4, faults=False),
-                       executor=SerialExecutor())
+    c = generate_shoot(
+        tmp_path / "c", ShootSpec(scenes=1, takes=1, seed=4, faults=False), executor=SerialExecutor()
+    )
     assert json.dumps(c.truth["takes"], sort_keys=True) != ta
 
 

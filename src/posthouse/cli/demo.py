@@ -10,15 +10,26 @@ from posthouse.cli.common import EXIT_PARTIAL, console, handle_errors, print_jso
 
 app = typer.Typer(help="The built-in demo shoot and the end-to-end demo run.", no_args_is_help=True)
 
-CLUSTER = typer.Option(None, "--cluster", envvar="POSTHOUSE_CLUSTER",
-                       help="Dask scheduler address (tcp://HOST:8786); default: local processes.")
+CLUSTER = typer.Option(
+    None,
+    "--cluster",
+    envvar="POSTHOUSE_CLUSTER",
+    help="Dask scheduler address (tcp://HOST:8786); default: local processes.",
+)
 
 
 def _spec(scenes: int, takes: int, cameras: str, size: str, seed: int, fps: str, faults: bool) -> object:
     from posthouse.demo.shoot import ShootSpec
 
-    spec = ShootSpec(scenes=scenes, takes=takes, cameras=tuple(c.strip().upper() for c in cameras.split(",") if c.strip()),
-                     size=size, seed=seed, fps=fps, faults=faults)
+    spec = ShootSpec(
+        scenes=scenes,
+        takes=takes,
+        cameras=tuple(c.strip().upper() for c in cameras.split(",") if c.strip()),
+        size=size,
+        seed=seed,
+        fps=fps,
+        faults=faults,
+    )
     spec.validate()
     return spec
 
@@ -48,8 +59,10 @@ def shoot(
     if as_json:
         print_json(result.to_dict())
         return
-    console.print(f"shoot written to {result.root}: {len(result.camera_files)} camera clips, "
-                  f"{len(result.sound_files)} sound files; ground truth in ground_truth.json")
+    console.print(
+        f"shoot written to {result.root}: {len(result.camera_files)} camera clips, "
+        f"{len(result.sound_files)} sound files; ground truth in ground_truth.json"
+    )
     for f in result.truth["faults"]:
         console.print(f"  planted fault: {f['kind']} — {f['file']}", highlight=False)
 

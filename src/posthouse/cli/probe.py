@@ -12,7 +12,9 @@ from posthouse.cli.common import EXIT_PARTIAL, console, handle_errors, print_jso
 @handle_errors
 def probe(
     files: list[Path] = typer.Argument(..., help="Media files to probe."),
-    deep: bool = typer.Option(False, "--deep", help="Also decode every frame to find damage inside the file."),
+    deep: bool = typer.Option(
+        False, "--deep", help="Also decode every frame to find damage inside the file."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """Probe media files: container, picture, sound, timecode, reel, BWF/iXML; report damaged files.

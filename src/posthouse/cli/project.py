@@ -9,7 +9,10 @@ import typer
 from posthouse.cli.common import EXIT_PARTIAL, console, handle_errors, print_json, rich_progress
 
 PROJECT_OPTION = typer.Option(
-    None, "--project", "-p", envvar="POSTHOUSE_PROJECT",
+    None,
+    "--project",
+    "-p",
+    envvar="POSTHOUSE_PROJECT",
     help="Project folder (default: found from the working directory).",
 )
 
@@ -17,7 +20,9 @@ PROJECT_OPTION = typer.Option(
 @handle_errors
 def init(
     directory: Path = typer.Argument(..., help="Folder for the new project (created if missing)."),
-    fps: str = typer.Option("24", "--fps", help="Project frame rate: 23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60."),
+    fps: str = typer.Option(
+        "24", "--fps", help="Project frame rate: 23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60."
+    ),
     resolution: str = typer.Option("1920x1080", "--resolution", help="Picture size WIDTHxHEIGHT."),
     name: str | None = typer.Option(None, "--name", help="Project name (default: the folder name)."),
     drop_frame: bool = typer.Option(False, "--drop-frame", help="Drop-frame timecode (29.97 / 59.94 only)."),
@@ -29,13 +34,16 @@ def init(
     """Create a project: posthouse.toml, the catalog database and the stage folders."""
     from posthouse.core.project import Project
 
-    project = Project.init(directory, fps=fps, resolution=resolution, name=name, drop_frame=drop_frame,
-                           catalog_url=catalog_url)
+    project = Project.init(
+        directory, fps=fps, resolution=resolution, name=name, drop_frame=drop_frame, catalog_url=catalog_url
+    )
     if as_json:
         print_json(project.describe())
     else:
-        console.print(f"created project [bold]{project.config.name}[/] in {project.root} "
-                      f"({project.config.fps} fps, {project.config.resolution})")
+        console.print(
+            f"created project [bold]{project.config.name}[/] in {project.root} "
+            f"({project.config.fps} fps, {project.config.resolution})"
+        )
 
 
 @handle_errors
@@ -62,13 +70,15 @@ def scan(
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     project = Project.open(project_dir)
     with get_executor(cluster) as ex, rich_progress(not as_json) as progress:
-        report = scan_into_catalog(project.catalog, paths, relpath=project.relpath, executor=ex,
-                                   progress=progress, rescan=rescan)
+        report = scan_into_catalog(
+            project.catalog, paths, relpath=project.relpath, executor=ex, progress=progress, rescan=rescan
+        )
     if as_json:
         print_json(report.to_dict())
     else:
-        console.print(f"{len(report.added)} added, {len(report.updated)} updated, "
-                      f"{len(report.unchanged)} unchanged")
+        console.print(
+            f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged"
+        )
         for path, problems in report.damaged.items():
             console.print(f"[red]damaged[/] {path}: {'; '.join(problems)}", highlight=False)
         for path, message in report.failed.items():
@@ -97,6 +107,15 @@ def catalog(
     for r in records:
         dur = f"{r.frames} fr" if r.frames else (f"{r.samples} smp" if r.samples else "")
         status = "[red]damaged[/]" if r.damaged else "ok"
-        table.add_row(r.path, r.kind, r.reel or "", r.scene or "", r.take or "", r.start_timecode or "", dur,
-                      r.codec or "", status)
+        table.add_row(
+            r.path,
+            r.kind,
+            r.reel or "",
+            r.scene or "",
+            r.take or "",
+            r.start_timecode or "",
+            dur,
+            r.codec or "",
+            status,
+        )
     console.print(table)

@@ -83,8 +83,11 @@ class ProjectConfig:
             )
             cfg.rate  # noqa: B018 - validates the frame rate
         except (KeyError, TypeError, ValueError) as exc:
-            raise ProjectError(f"invalid setting: {exc}", path=path,
-                               hint="fix the file or re-create it with `posthouse init`") from exc
+            raise ProjectError(
+                f"invalid setting: {exc}",
+                path=path,
+                hint="fix the file or re-create it with `posthouse init`",
+            ) from exc
         return cfg
 
 
@@ -100,7 +103,10 @@ def parse_resolution(text: str) -> tuple[int, int]:
 
 
 def find_project_root(start: str | Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: ``$POSTHOUSE_PROJECT`` or the cwd) with a project."""
+    """The nearest folder at or above ``start`` holding a project.
+
+    ``start`` defaults to ``$POSTHOUSE_PROJECT``, then the working directory.
+    """
     if start is None:
         start = os.environ.get(ENV_PROJECT) or Path.cwd()
     here = Path(start).resolve()
@@ -137,14 +143,24 @@ class Project:
         """Create a project in ``root`` (created if missing); refuses to overwrite an existing one."""
         root = Path(root).resolve()
         if (root / CONFIG_NAME).exists():
-            raise ProjectError(f"a project already exists here ({CONFIG_NAME})", path=root,
-                               hint="open it instead, or choose another folder")
+            raise ProjectError(
+                f"a project already exists here ({CONFIG_NAME})",
+                path=root,
+                hint="open it instead, or choose another folder",
+            )
         width, height = parse_resolution(resolution)
         rate = Rate.parse(fps)
         if drop_frame and not rate.drop_capable:
             raise UsageError(f"drop-frame timecode does not exist at {rate} fps (only 29.97 and 59.94)")
-        config = ProjectConfig(name=name or root.name, fps=str(rate), width=width, height=height,
-                               drop_frame=drop_frame, sample_rate=sample_rate, catalog_url=catalog_url)
+        config = ProjectConfig(
+            name=name or root.name,
+            fps=str(rate),
+            width=width,
+            height=height,
+            drop_frame=drop_frame,
+            sample_rate=sample_rate,
+            catalog_url=catalog_url,
+        )
         root.mkdir(parents=True, exist_ok=True)
         (root / STATE_DIR).mkdir(exist_ok=True)
         for d in STAGE_DIRS:

@@ -62,8 +62,9 @@ def run_demo(
     stages: list[str] = []
     if not (shoot_dir / "ground_truth.json").is_file():
         if shoot_dir.exists() and any(shoot_dir.iterdir()):
-            raise UsageError("an unfinished shoot is in the way", path=shoot_dir,
-                             hint="delete that folder and run again")
+            raise UsageError(
+                "an unfinished shoot is in the way", path=shoot_dir, hint="delete that folder and run again"
+            )
         generate_shoot(shoot_dir, spec, executor=executor, progress=progress, cancel=cancel)
         stages.append("shoot")
     truth = json.loads((shoot_dir / "ground_truth.json").read_text(encoding="utf-8"))
@@ -74,12 +75,20 @@ def run_demo(
         project = Project.init(project_dir, fps=truth["rate"], resolution=f"{w}x{h}", name="the-last-frame")
         stages.append("project")
     try:
-        scan = scan_into_catalog(project.catalog, [shoot_dir / "camera", shoot_dir / "sound"],
-                                 relpath=project.relpath, executor=executor, progress=progress, cancel=cancel)
+        scan = scan_into_catalog(
+            project.catalog,
+            [shoot_dir / "camera", shoot_dir / "sound"],
+            relpath=project.relpath,
+            executor=executor,
+            progress=progress,
+            cancel=cancel,
+        )
     finally:
         project.close()
     stages.append("catalog")
-    planted = {(shoot_dir / f["file"]).resolve() for f in truth["faults"] if f["kind"] == "truncated_camera_file"}
+    planted = {
+        (shoot_dir / f["file"]).resolve() for f in truth["faults"] if f["kind"] == "truncated_camera_file"
+    }
     report = DemoReport(root=root, shoot=shoot_dir, project=project_dir, scan=scan, stages=stages)
     for path in scan.damaged:
         absolute = project.abspath(path).resolve()

@@ -65,7 +65,9 @@ class ShootSpec:
         if not 1 <= self.takes <= 20:
             raise UsageError(f"--takes must be 1..20, got {self.takes}")
         if not self.cameras or any(len(c) != 1 or not c.isalpha() or not c.isupper() for c in self.cameras):
-            raise UsageError(f"--cameras must be single capital letters such as A,B; got {','.join(self.cameras)}")
+            raise UsageError(
+                f"--cameras must be single capital letters such as A,B; got {','.join(self.cameras)}"
+            )
         if len(set(self.cameras)) != len(self.cameras):
             raise UsageError("--cameras lists a camera twice")
         if self.size not in SIZES:
@@ -169,13 +171,19 @@ def _plan(spec: ShootSpec, root: Path, script: list[Scene]) -> list[_TakePlan]:
                 roll_delay = int(rng.integers(0, 4)) if c_i else 0  # B rolls a few frames after A
                 cam_start = start_frame + roll_delay
                 reel = f"{cam}001"
-                clips.append(_ClipPlan(
-                    camera=cam, reel=reel, clip=f"{reel}C{clip_no[cam]:03d}", start_frame=cam_start,
-                    roll_delay=roll_delay, clap_frame=clap_frame_a - roll_delay,
-                    scratch_audio=not (faults_at.get("no_scratch_audio") == idx and c_i == 0),
-                    truncate=faults_at.get("truncated_camera_file") == idx and c_i == 0,
-                    preset="prores-hq" if c_i == 0 else "dnxhr-hq",
-                ))
+                clips.append(
+                    _ClipPlan(
+                        camera=cam,
+                        reel=reel,
+                        clip=f"{reel}C{clip_no[cam]:03d}",
+                        start_frame=cam_start,
+                        roll_delay=roll_delay,
+                        clap_frame=clap_frame_a - roll_delay,
+                        scratch_audio=not (faults_at.get("no_scratch_audio") == idx and c_i == 0),
+                        truncate=faults_at.get("truncated_camera_file") == idx and c_i == 0,
+                        preset="prores-hq" if c_i == 0 else "dnxhr-hq",
+                    )
+                )
             preroll = float(np.round(rng.uniform(0.8, 2.0), 3))
             if idx == 1 and total > 1:
                 preroll = -0.25  # the recordist rolled late on one take: sound starts after picture
@@ -184,23 +192,45 @@ def _plan(spec: ShootSpec, root: Path, script: list[Scene]) -> list[_TakePlan]:
             wrong = 0
             if faults_at.get("wrong_sound_timecode") == idx:
                 wrong = -(2 * 3600 + 13 * 60 + 7) * SAMPLE_RATE  # recorder lost its jam: 2h13m07s early
-            plans.append(_TakePlan(
-                out=str(root), scene=scene, scene_label=f"{scene.number}A", take=t,
-                circled=t == circled_take, rate=rate, width=width, height=height,
-                seed=_seed(spec.seed, scene.number, t), mains_hz=spec.mains_hz, clips=tuple(clips),
-                clap_s=clap_s, pic_start_s=pic_start, first_line_s=lead_s + 0.6,
-                gaps_s=tuple(float(g) for g in np.round(rng.uniform(0.25, 0.6, len(scene.lines)), 3)),
-                preroll_s=preroll, postroll_s=float(np.round(rng.uniform(0.4, 1.0), 3)), skew_ppm=skew_ppm,
-                jam_offset_samples=jam, wrong_timecode_samples=wrong, sound_roll="R001",
-            ))
+            plans.append(
+                _TakePlan(
+                    out=str(root),
+                    scene=scene,
+                    scene_label=f"{scene.number}A",
+                    take=t,
+                    circled=t == circled_take,
+                    rate=rate,
+                    width=width,
+                    height=height,
+                    seed=_seed(spec.seed, scene.number, t),
+                    mains_hz=spec.mains_hz,
+                    clips=tuple(clips),
+                    clap_s=clap_s,
+                    pic_start_s=pic_start,
+                    first_line_s=lead_s + 0.6,
+                    gaps_s=tuple(float(g) for g in np.round(rng.uniform(0.25, 0.6, len(scene.lines)), 3)),
+                    preroll_s=preroll,
+                    postroll_s=float(np.round(rng.uniform(0.4, 1.0), 3)),
+                    skew_ppm=skew_ppm,
+                    jam_offset_samples=jam,
+                    wrong_timecode_samples=wrong,
+                    sound_roll="R001",
+                )
+            )
             now_s = pic_start + Fraction(int(rng.integers(90, 150)))
     return plans
 
 
 def _world(
     plan: _TakePlan, rng: np.random.Generator
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], list[npt.NDArray[np.float32]], int, float,
-           list[dict[str, Any]]]:
+) -> tuple[
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    list[npt.NDArray[np.float32]],
+    int,
+    float,
+    list[dict[str, Any]],
+]:
     """The take's sound on the camera clock.
 
     Returns the recorder's tracks and the camera mic (both from world index 0), the dry dialogue per
@@ -212,8 +242,10 @@ def _world(
     characters = list(plan.scene.characters)
     while len(characters) < 2:
         characters.append(f"EXTRA{len(characters)}")
-    spoken = [synth_line_timed(ln.text, voice_for(ln.character, female=ln.character in FEMALE), SAMPLE_RATE, rng)
-              for ln in plan.scene.lines]
+    spoken = [
+        synth_line_timed(ln.text, voice_for(ln.character, female=ln.character in FEMALE), SAMPLE_RATE, rng)
+        for ln in plan.scene.lines
+    ]
     starts: list[float] = []
     cursor = plan.first_line_s
     for (audio, _), gap in zip(spoken, plan.gaps_s, strict=True):
@@ -228,10 +260,17 @@ def _world(
     for line, (audio, words), start_s in zip(plan.scene.lines, spoken, starts, strict=True):
         at = pic0 + round(start_s * SAMPLE_RATE)
         dry[characters.index(line.character)][at : at + len(audio)] += audio
-        lines.append({"character": line.character, "text": line.text, "world_start": at,
-                      "world_end": at + len(audio),
-                      "words": [{"word": w.word, "world_start": at + w.start, "world_end": at + w.end}
-                                for w in words]})
+        lines.append(
+            {
+                "character": line.character,
+                "text": line.text,
+                "world_start": at,
+                "world_end": at + len(audio),
+                "words": [
+                    {"word": w.word, "world_start": at + w.start, "world_end": at + w.end} for w in words
+                ],
+            }
+        )
     fx = np.zeros(n, np.float32)
     c = clap(SAMPLE_RATE, rng)
     at = pic0 + round(float(plan.clap_s - plan.pic_start_s) * SAMPLE_RATE)
@@ -242,8 +281,14 @@ def _world(
     rec[0] += hum  # ground loop on the boom's cable run
     rec += np.stack([broadband_noise(n, rng, -72.0) for _ in range(rec.shape[0])])
     camera = mics.camera.astype(np.float64) + broadband_noise(n, rng, -58.0) + 0.5 * hum
-    return (np.clip(rec, -1, 1).astype(np.float32), np.clip(camera, -1, 1).astype(np.float32), dry, pic0,
-            pic_len_s, lines)
+    return (
+        np.clip(rec, -1, 1).astype(np.float32),
+        np.clip(camera, -1, 1).astype(np.float32),
+        dry,
+        pic0,
+        pic_len_s,
+        lines,
+    )
 
 
 def _picture_frame(plan: _TakePlan, clip: _ClipPlan, i: int, slate_cache: dict[tuple[bool, str], Any]) -> Any:
@@ -259,12 +304,28 @@ def _picture_frame(plan: _TakePlan, clip: _ClipPlan, i: int, slate_cache: dict[t
         key = (closed, tc[:8])
         if key not in slate_cache:
             slate_cache[key] = slate_frame(
-                plan.width, plan.height, production=PRODUCTION, roll=clip.reel, scene=plan.scene_label,
-                take=plan.take, camera=clip.camera, date=SHOOT_DATE, timecode=tc, sticks_closed=closed,
+                plan.width,
+                plan.height,
+                production=PRODUCTION,
+                roll=clip.reel,
+                scene=plan.scene_label,
+                take=plan.take,
+                camera=clip.camera,
+                date=SHOOT_DATE,
+                timecode=tc,
+                sticks_closed=closed,
             )
         return slate_cache[key]
-    return scene_frame(plan.width, plan.height, scene_index=plan.scene.number - 1, take=plan.take,
-                       camera=clip.camera, frame=i, fps=float(fps), seed=plan.seed)
+    return scene_frame(
+        plan.width,
+        plan.height,
+        scene_index=plan.scene.number - 1,
+        take=plan.take,
+        camera=clip.camera,
+        frame=i,
+        fps=float(fps),
+        seed=plan.seed,
+    )
 
 
 def _make_take(plan: _TakePlan) -> dict[str, Any]:
@@ -288,7 +349,9 @@ def _make_take(plan: _TakePlan) -> dict[str, Any]:
     offset_exact = pic0_rec - s0
     offset = round(offset_exact)
     # Recorder timecode: true time of its first sample, plus its jam error (and any planted fault).
-    rec_start_true = plan.pic_start_s * SAMPLE_RATE - Fraction(offset_exact / ratio).limit_denominator(1 << 20)
+    rec_start_true = plan.pic_start_s * SAMPLE_RATE - Fraction(offset_exact / ratio).limit_denominator(
+        1 << 20
+    )
     tref_true = round(rec_start_true)
     tref = tref_true + plan.jam_offset_samples + plan.wrong_timecode_samples
     characters = list(plan.scene.characters)
@@ -297,22 +360,43 @@ def _make_take(plan: _TakePlan) -> dict[str, Any]:
     sound_path = root / "sound" / plan.sound_roll / f"{take_name}.wav"
     tc_label = Timecode.from_samples(max(tref, 0), SAMPLE_RATE, plan.rate).__str__()
     write_bwf(
-        sound_path, sound, SAMPLE_RATE, bit_depth=24,
-        bext=Bext(description=f"sSCENE={plan.scene_label}\r\nsTAKE={plan.take}\r\nsTAPE={plan.sound_roll}\r\n",
-                  originator="posthouse demo recorder", originator_reference=f"PHD{plan.seed:010d}",
-                  origination_date=SHOOT_DATE, origination_time=tc_label[:8].replace(":", ":"),
-                  time_reference=max(tref, 0),
-                  coding_history="A=PCM,F=48000,W=24,M=mono,T=posthouse demo\r\n"),
-        ixml=IXml(project=PRODUCTION, scene=plan.scene_label, take=str(plan.take), tape=plan.sound_roll,
-                  circled=plan.circled, note="", file_uid=f"PHD{plan.seed:010d}", track_names=names,
-                  track_functions=("BOOM",) + ("LAV",) * (len(names) - 1),
-                  timecode_rate=plan.rate.fps, timecode_drop=False),
+        sound_path,
+        sound,
+        SAMPLE_RATE,
+        bit_depth=24,
+        bext=Bext(
+            description=f"sSCENE={plan.scene_label}\r\nsTAKE={plan.take}\r\nsTAPE={plan.sound_roll}\r\n",
+            originator="posthouse demo recorder",
+            originator_reference=f"PHD{plan.seed:010d}",
+            origination_date=SHOOT_DATE,
+            origination_time=tc_label[:8].replace(":", ":"),
+            time_reference=max(tref, 0),
+            coding_history="A=PCM,F=48000,W=24,M=mono,T=posthouse demo\r\n",
+        ),
+        ixml=IXml(
+            project=PRODUCTION,
+            scene=plan.scene_label,
+            take=str(plan.take),
+            tape=plan.sound_roll,
+            circled=plan.circled,
+            note="",
+            file_uid=f"PHD{plan.seed:010d}",
+            track_names=names,
+            track_functions=("BOOM",) + ("LAV",) * (len(names) - 1),
+            timecode_rate=plan.rate.fps,
+            timecode_drop=False,
+        ),
     )
     # The clean dialogue, per character, exactly as it sits in the sound file (for measuring cleanup).
     clean = apply_drift(np.stack(dry), plan.skew_ppm)[:, s0 : s0 + length]
     truth_path = root / "truth" / f"{take_name}_dialogue.wav"
-    write_bwf(truth_path, clean, SAMPLE_RATE, bit_depth=24,
-              ixml=IXml(scene=plan.scene_label, take=str(plan.take), track_names=tuple(characters)))
+    write_bwf(
+        truth_path,
+        clean,
+        SAMPLE_RATE,
+        bit_depth=24,
+        ixml=IXml(scene=plan.scene_label, take=str(plan.take), track_names=tuple(characters)),
+    )
 
     def to_file(world_index: int) -> int:
         return round(world_index * ratio - s0)
@@ -324,12 +408,23 @@ def _make_take(plan: _TakePlan) -> dict[str, Any]:
         start_world = pic0 + round(float(Fraction(clip.start_frame) / fps - plan.pic_start_s) * SAMPLE_RATE)
         cache: dict[tuple[bool, str], Any] = {}
         with VideoWriter(
-            path, width=plan.width, height=plan.height, rate=fps, preset=clip.preset,
-            start_timecode=frames_to_timecode(clip.start_frame, plan.rate), reel=clip.reel,
-            audio_channels=1 if clip.scratch_audio else 0, sample_rate=SAMPLE_RATE,
-            metadata={"scene": plan.scene_label, "take": str(plan.take), "camera": clip.camera,
-                      "camera_roll": clip.reel, "production": PRODUCTION,
-                      "creation_time": f"{SHOOT_DATE}T{frames_to_timecode(clip.start_frame, plan.rate)[:8]}Z"},
+            path,
+            width=plan.width,
+            height=plan.height,
+            rate=fps,
+            preset=clip.preset,
+            start_timecode=frames_to_timecode(clip.start_frame, plan.rate),
+            reel=clip.reel,
+            audio_channels=1 if clip.scratch_audio else 0,
+            sample_rate=SAMPLE_RATE,
+            metadata={
+                "scene": plan.scene_label,
+                "take": str(plan.take),
+                "camera": clip.camera,
+                "camera_roll": clip.reel,
+                "production": PRODUCTION,
+                "creation_time": f"{SHOOT_DATE}T{frames_to_timecode(clip.start_frame, plan.rate)[:8]}Z",
+            },
         ) as vw:
             done = 0
             frames = frames_a - clip.roll_delay
@@ -343,10 +438,16 @@ def _make_take(plan: _TakePlan) -> dict[str, Any]:
             data = path.read_bytes()
             path.write_bytes(data[: int(len(data) * 0.6)])  # the camera lost power mid-write
         clips[clip.clip] = {
-            "path": path.relative_to(root).as_posix(), "camera": clip.camera, "reel": clip.reel,
-            "start_timecode": frames_to_timecode(clip.start_frame, plan.rate), "frames": frames,
-            "clap_frame": clip.clap_frame, "scratch_audio": clip.scratch_audio, "truncated": clip.truncate,
-            "codec": clip.preset, "offset_samples": to_file(start_world),
+            "path": path.relative_to(root).as_posix(),
+            "camera": clip.camera,
+            "reel": clip.reel,
+            "start_timecode": frames_to_timecode(clip.start_frame, plan.rate),
+            "frames": frames,
+            "clap_frame": clip.clap_frame,
+            "scratch_audio": clip.scratch_audio,
+            "truncated": clip.truncate,
+            "codec": clip.preset,
+            "offset_samples": to_file(start_world),
             "offset_samples_exact": start_world * ratio - s0,
         }
         files.append(path.relative_to(root).as_posix())
@@ -375,10 +476,20 @@ def _make_take(plan: _TakePlan) -> dict[str, Any]:
             "file": truth_path.relative_to(root).as_posix(),
             "channels": characters,
             "lines": [
-                {"character": ln["character"], "text": ln["text"], "start_sample": to_file(ln["world_start"]),
-                 "end_sample": to_file(ln["world_end"]),
-                 "words": [{"word": w["word"], "start_sample": to_file(w["world_start"]),
-                            "end_sample": to_file(w["world_end"])} for w in ln["words"]]}
+                {
+                    "character": ln["character"],
+                    "text": ln["text"],
+                    "start_sample": to_file(ln["world_start"]),
+                    "end_sample": to_file(ln["world_end"]),
+                    "words": [
+                        {
+                            "word": w["word"],
+                            "start_sample": to_file(w["world_start"]),
+                            "end_sample": to_file(w["world_end"]),
+                        }
+                        for w in ln["words"]
+                    ],
+                }
                 for ln in lines
             ],
         },
@@ -388,8 +499,22 @@ def _make_take(plan: _TakePlan) -> dict[str, Any]:
 def _reports(root: Path, truth: dict[str, Any], spec: ShootSpec) -> None:
     cams = io.StringIO()
     w = csv.writer(cams)
-    w.writerow(["Date", "Camera", "Roll", "Clip", "Scene", "Take", "Circled", "Start TC", "Frames", "FPS",
-                "Lens", "Notes"])
+    w.writerow(
+        [
+            "Date",
+            "Camera",
+            "Roll",
+            "Clip",
+            "Scene",
+            "Take",
+            "Circled",
+            "Start TC",
+            "Frames",
+            "FPS",
+            "Lens",
+            "Notes",
+        ]
+    )
     snd = io.StringIO()
     s = csv.writer(snd)
     s.writerow(["Date", "Roll", "File", "Scene", "Take", "Circled", "Start TC", "Tracks", "Notes"])
@@ -398,14 +523,36 @@ def _reports(root: Path, truth: dict[str, Any], spec: ShootSpec) -> None:
     for name, take in truth["takes"].items():
         for clip_name, clip in take["clips"].items():
             notes = "no scratch audio (XLR unplugged)" if not clip["scratch_audio"] else ""
-            w.writerow([SHOOT_DATE, clip["camera"], clip["reel"], clip_name, take["scene"], take["take_number"],
-                        "Y" if take["circled"] else "", clip["start_timecode"], clip["frames"], str(rate),
-                        lenses.get(clip["camera"], "50mm"), notes])
+            w.writerow(
+                [
+                    SHOOT_DATE,
+                    clip["camera"],
+                    clip["reel"],
+                    clip_name,
+                    take["scene"],
+                    take["take_number"],
+                    "Y" if take["circled"] else "",
+                    clip["start_timecode"],
+                    clip["frames"],
+                    str(rate),
+                    lenses.get(clip["camera"], "50mm"),
+                    notes,
+                ]
+            )
         tc = Timecode.from_samples(take["time_reference"], SAMPLE_RATE, rate)
-        s.writerow([SHOOT_DATE, take["sound_roll"], Path(take["sound_file"]).name, take["scene"],
-                    take["take_number"], "Y" if take["circled"] else "", str(tc),
-                    " ".join(f"{i + 1}:{n}" for i, n in enumerate(take["track_names"])),
-                    "" if not take["circled"] else f"circled; {name}"])
+        s.writerow(
+            [
+                SHOOT_DATE,
+                take["sound_roll"],
+                Path(take["sound_file"]).name,
+                take["scene"],
+                take["take_number"],
+                "Y" if take["circled"] else "",
+                str(tc),
+                " ".join(f"{i + 1}:{n}" for i, n in enumerate(take["track_names"])),
+                "" if not take["circled"] else f"circled; {name}",
+            ]
+        )
     atomic_write_text(root / "reports" / "camera_report.csv", cams.getvalue())
     atomic_write_text(root / "reports" / "sound_report.csv", snd.getvalue())
 
@@ -437,19 +584,37 @@ def generate_shoot(
     for t in takes:
         for clip in t["clips"].values():
             if clip["truncated"]:
-                faults.append({"kind": "truncated_camera_file", "take": t["take"], "file": clip["path"],
-                               "detail": "camera file cut off mid-write (no moov atom)"})
+                faults.append(
+                    {
+                        "kind": "truncated_camera_file",
+                        "take": t["take"],
+                        "file": clip["path"],
+                        "detail": "camera file cut off mid-write (no moov atom)",
+                    }
+                )
             if not clip["scratch_audio"]:
-                faults.append({"kind": "no_scratch_audio", "take": t["take"], "file": clip["path"],
-                               "detail": "camera recorded no audio: waveform sync impossible"})
+                faults.append(
+                    {
+                        "kind": "no_scratch_audio",
+                        "take": t["take"],
+                        "file": clip["path"],
+                        "detail": "camera recorded no audio: waveform sync impossible",
+                    }
+                )
     for p in plans:
         if p.wrong_timecode_samples:
             name = f"{p.scene_label}-{p.take}"
             t = next(x for x in takes if x["take"] == name)
-            faults.append({"kind": "wrong_sound_timecode", "take": name, "file": t["sound_file"],
-                           "detail": f"recorder timecode off by {p.wrong_timecode_samples} samples "
-                                     f"({p.wrong_timecode_samples / SAMPLE_RATE:+.0f} s): lost jam",
-                           "error_samples": p.wrong_timecode_samples})
+            faults.append(
+                {
+                    "kind": "wrong_sound_timecode",
+                    "take": name,
+                    "file": t["sound_file"],
+                    "detail": f"recorder timecode off by {p.wrong_timecode_samples} samples "
+                    f"({p.wrong_timecode_samples / SAMPLE_RATE:+.0f} s): lost jam",
+                    "error_samples": p.wrong_timecode_samples,
+                }
+            )
     truth: dict[str, Any] = {
         "generator": "posthouse demo shoot",
         "spec": {**asdict(spec), "cameras": list(spec.cameras)},
@@ -460,8 +625,8 @@ def generate_shoot(
         "sample_rate": SAMPLE_RATE,
         "resolution": list(SIZES[spec.size]),
         "sync_convention": "offset_samples: index of the production-sound sample that lines up with the "
-                           "picture's first frame (negative when sound starts after picture); skew_ppm: "
-                           "recorder clock error, positive = fast (more samples per real second)",
+        "picture's first frame (negative when sound starts after picture); skew_ppm: "
+        "recorder clock error, positive = fast (more samples per real second)",
         "takes": {t["take"]: t for t in takes},
         "faults": faults,
     }

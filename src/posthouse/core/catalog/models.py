@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -16,7 +16,7 @@ def _now() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[str]: JSON}
 
 
 class MediaRecord(Base):
@@ -53,9 +53,30 @@ class MediaRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
 
     def to_dict(self) -> dict[str, Any]:
-        keys = ("path", "kind", "role", "size", "xxh64", "format", "codec", "width", "height", "rate",
-                "frames", "channels", "sample_rate", "samples", "duration", "start_timecode", "reel",
-                "scene", "take", "circled", "damaged", "problems")
+        keys = (
+            "path",
+            "kind",
+            "role",
+            "size",
+            "xxh64",
+            "format",
+            "codec",
+            "width",
+            "height",
+            "rate",
+            "frames",
+            "channels",
+            "sample_rate",
+            "samples",
+            "duration",
+            "start_timecode",
+            "reel",
+            "scene",
+            "take",
+            "circled",
+            "damaged",
+            "problems",
+        )
         return {k: getattr(self, k) for k in keys}
 
 
@@ -66,7 +87,9 @@ class JobRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(64), index=True)
-    state: Mapped[str] = mapped_column(String(16), default="running")  # running, done, partial, failed, cancelled
+    state: Mapped[str] = mapped_column(
+        String(16), default="running"
+    )  # running, done, partial, failed, cancelled
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     total: Mapped[int | None] = mapped_column(Integer, default=None)
     done: Mapped[int] = mapped_column(Integer, default=0)

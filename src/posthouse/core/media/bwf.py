@@ -158,7 +158,7 @@ def _ixml_bytes(x: IXml, sample_rate: int, bit_depth: int, time_reference: int) 
             sub(tr, "NAME", name)
             if i <= len(x.track_functions):
                 sub(tr, "FUNCTION", x.track_functions[i - 1])
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + bytes(ET.tostring(root, encoding="utf-8"))
 
 
 def to_pcm_bytes(audio: npt.NDArray[np.generic], bit_depth: int) -> bytes:
@@ -209,9 +209,7 @@ def write_bwf(
         raise MediaError("audio must be (channels, samples) with at least one channel", path=path)
     data = to_pcm_bytes(audio, bit_depth)
     block_align = channels * bit_depth // 8
-    fmt = struct.pack(
-        "<HHIIHH", 1, channels, sample_rate, sample_rate * block_align, block_align, bit_depth
-    )
+    fmt = struct.pack("<HHIIHH", 1, channels, sample_rate, sample_rate * block_align, block_align, bit_depth)
     chunks = _chunk(b"fmt ", fmt)
     b = bext or Bext()
     chunks += _chunk(b"bext", _bext_bytes(b))
@@ -221,9 +219,8 @@ def write_bwf(
     total = 4 + len(chunks)
     if total > _RIFF_LIMIT:
         raise MediaError("file would exceed 4 GiB (RF64 is not supported yet)", path=path)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(b"RIFF" + struct.pack("<I", total) + b"WAVE" + chunks)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(b"RIFF" + struct.pack("<I", total) + b"WAVE" + chunks)
     return path
 
 

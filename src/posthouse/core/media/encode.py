@@ -7,6 +7,7 @@ codec's Y'CbCr with the BT.709 matrix and tagged as such.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -38,25 +39,68 @@ class VideoPreset:
 PRESETS: dict[str, VideoPreset] = {
     p.name: p
     for p in (
-        VideoPreset("h264", "libx264", "yuv420p", {"crf": "18", "preset": "medium", "profile": "high"},
-                    "aac", "mp4", "H.264 High, review copies"),
-        VideoPreset("h264-mov", "libx264", "yuv420p", {"crf": "18", "preset": "medium", "profile": "high"},
-                    "pcm_s24le", "mov", "H.264 High in QuickTime with PCM sound"),
-        VideoPreset("prores-proxy", "prores_aw", "yuv422p10le", {"profile": "0", "vendor": "apl0"},
-                    description="Apple ProRes 422 Proxy"),
-        VideoPreset("prores-lt", "prores_aw", "yuv422p10le", {"profile": "1", "vendor": "apl0"},
-                    description="Apple ProRes 422 LT"),
-        VideoPreset("prores-422", "prores_aw", "yuv422p10le", {"profile": "2", "vendor": "apl0"},
-                    description="Apple ProRes 422"),
-        VideoPreset("prores-hq", "prores_aw", "yuv422p10le", {"profile": "3", "vendor": "apl0"},
-                    description="Apple ProRes 422 HQ (mezzanine)"),
-        VideoPreset("prores-4444", "prores_ks", "yuv444p10le", {"profile": "4", "vendor": "apl0"},
-                    description="Apple ProRes 4444"),
+        VideoPreset(
+            "h264",
+            "libx264",
+            "yuv420p",
+            {"crf": "18", "preset": "medium", "profile": "high"},
+            "aac",
+            "mp4",
+            "H.264 High, review copies",
+        ),
+        VideoPreset(
+            "h264-mov",
+            "libx264",
+            "yuv420p",
+            {"crf": "18", "preset": "medium", "profile": "high"},
+            "pcm_s24le",
+            "mov",
+            "H.264 High in QuickTime with PCM sound",
+        ),
+        VideoPreset(
+            "prores-proxy",
+            "prores_aw",
+            "yuv422p10le",
+            {"profile": "0", "vendor": "apl0"},
+            description="Apple ProRes 422 Proxy",
+        ),
+        VideoPreset(
+            "prores-lt",
+            "prores_aw",
+            "yuv422p10le",
+            {"profile": "1", "vendor": "apl0"},
+            description="Apple ProRes 422 LT",
+        ),
+        VideoPreset(
+            "prores-422",
+            "prores_aw",
+            "yuv422p10le",
+            {"profile": "2", "vendor": "apl0"},
+            description="Apple ProRes 422",
+        ),
+        VideoPreset(
+            "prores-hq",
+            "prores_aw",
+            "yuv422p10le",
+            {"profile": "3", "vendor": "apl0"},
+            description="Apple ProRes 422 HQ (mezzanine)",
+        ),
+        VideoPreset(
+            "prores-4444",
+            "prores_ks",
+            "yuv444p10le",
+            {"profile": "4", "vendor": "apl0"},
+            description="Apple ProRes 4444",
+        ),
         VideoPreset("dnxhr-lb", "dnxhd", "yuv422p", {"profile": "dnxhr_lb"}, description="Avid DNxHR LB"),
         VideoPreset("dnxhr-sq", "dnxhd", "yuv422p", {"profile": "dnxhr_sq"}, description="Avid DNxHR SQ"),
         VideoPreset("dnxhr-hq", "dnxhd", "yuv422p", {"profile": "dnxhr_hq"}, description="Avid DNxHR HQ"),
-        VideoPreset("dnxhr-hqx", "dnxhd", "yuv422p10le", {"profile": "dnxhr_hqx"}, description="Avid DNxHR HQX 10-bit"),
-        VideoPreset("dnxhr-444", "dnxhd", "yuv444p10le", {"profile": "dnxhr_444"}, description="Avid DNxHR 444"),
+        VideoPreset(
+            "dnxhr-hqx", "dnxhd", "yuv422p10le", {"profile": "dnxhr_hqx"}, description="Avid DNxHR HQX 10-bit"
+        ),
+        VideoPreset(
+            "dnxhr-444", "dnxhd", "yuv444p10le", {"profile": "dnxhr_444"}, description="Avid DNxHR 444"
+        ),
     )
 }
 
@@ -131,13 +175,11 @@ class VideoWriter:
                 vs.metadata["reel_name"] = self.reel
             self._video = vs
             if self.audio_channels:
-                layout = {1: "mono", 2: "stereo", 6: "5.1"}.get(self.audio_channels)
-                kw: dict[str, Any] = {"rate": self.sample_rate}
-                if layout:
-                    kw["layout"] = layout
-                aus = self._container.add_stream(self.preset.audio_codec, **kw)
-                if not layout:
-                    aus.codec_context.layout = av.AudioLayout(self.audio_channels)
+                n = self.audio_channels
+                layout = {1: "mono", 2: "stereo", 6: "5.1"}.get(n, f"{n} channels")
+                aus = self._container.add_stream(
+                    self.preset.audio_codec, rate=self.sample_rate, layout=layout
+                )
                 self._audio = aus
         except BaseException as exc:
             self._abort(exc)
@@ -150,14 +192,17 @@ class VideoWriter:
 
         if rgb.shape != (self.height, self.width, 3):
             raise MediaError(
-                f"frame {self.frames_written} has shape {rgb.shape}, expected ({self.height}, {self.width}, 3)",
+                f"frame {self.frames_written} has shape {rgb.shape}, "
+                f"expected ({self.height}, {self.width}, 3)",
                 path=self.path,
             )
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame = frame.reformat(
             format=self.preset.pix_fmt,
-            src_colorspace="ITU709", dst_colorspace="ITU709",
-            src_color_range="JPEG", dst_color_range="MPEG",
+            src_colorspace="ITU709",
+            dst_colorspace="ITU709",
+            src_color_range="JPEG",
+            dst_color_range="MPEG",
         )
         frame.pts = self.frames_written
         frame.time_base = 1 / self.rate
@@ -173,10 +218,14 @@ class VideoWriter:
         if self._audio is None:
             raise MediaError("this writer was opened without sound (audio_channels=0)", path=self.path)
         if block.ndim != 2 or block.shape[0] != self.audio_channels:
-            raise MediaError(f"sound block has shape {block.shape}, expected ({self.audio_channels}, n)",
-                             path=self.path)
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block, dtype=np.float32), format="fltp",
-                                           layout=self._audio.codec_context.layout)
+            raise MediaError(
+                f"sound block has shape {block.shape}, expected ({self.audio_channels}, n)", path=self.path
+            )
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(block, dtype=np.float32),
+            format="fltp",
+            layout=self._audio.codec_context.layout,
+        )
         frame.sample_rate = self.sample_rate
         frame.pts = self.samples_written
         frame.time_base = Fraction(1, self.sample_rate)
@@ -186,10 +235,8 @@ class VideoWriter:
 
     def _abort(self, exc: BaseException) -> None:
         if self._container is not None:
-            try:
+            with contextlib.suppress(Exception):  # the file is being discarded anyway
                 self._container.close()
-            except Exception:  # the file is being discarded anyway
-                pass
         ctx, self._ctx = self._ctx, None
         if ctx is not None:
             ctx.__exit__(type(exc), exc, exc.__traceback__)

@@ -19,8 +19,19 @@ from posthouse.core.media.structure import scan_structure
 
 __all__ = ["AudioInfo", "MediaInfo", "VideoInfo", "probe"]
 
-_PCM_BITS = {"pcm_s16le": 16, "pcm_s16be": 16, "pcm_s24le": 24, "pcm_s24be": 24, "pcm_s32le": 32,
-             "pcm_s32be": 32, "pcm_f32le": 32, "pcm_f32be": 32, "pcm_f64le": 64, "pcm_u8": 8, "pcm_s8": 8}
+_PCM_BITS = {
+    "pcm_s16le": 16,
+    "pcm_s16be": 16,
+    "pcm_s24le": 24,
+    "pcm_s24be": 24,
+    "pcm_s32le": 32,
+    "pcm_s32be": 32,
+    "pcm_f32le": 32,
+    "pcm_f32be": 32,
+    "pcm_f64le": 64,
+    "pcm_u8": 8,
+    "pcm_s8": 8,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +152,8 @@ def _stream_frames(stream: Any, rate: Fraction | None) -> int:
     if stream.frames:
         return int(stream.frames)
     if stream.duration is not None and stream.time_base is not None and rate:
-        return int(round(Fraction(stream.duration) * stream.time_base * rate))
+        frames: int = round(Fraction(stream.duration) * stream.time_base * rate)
+        return frames
     return 0
 
 
@@ -165,8 +177,16 @@ def _damaged(path: Path, size: int, reason: str) -> MediaInfo:
         problems.append(f"readable structure: {readable}")
     if report.family == "unknown" and not report.problems:
         problems = [f"not a recognised media file ({reason})"]
-    return MediaInfo(path=path, size=size, format=None, duration=None, start_timecode=None, reel=None,
-                     damaged=True, problems=tuple(problems))
+    return MediaInfo(
+        path=path,
+        size=size,
+        format=None,
+        duration=None,
+        start_timecode=None,
+        reel=None,
+        damaged=True,
+        problems=tuple(problems),
+    )
 
 
 def _truncated_streams(container: Any, size: int) -> list[str]:
@@ -200,8 +220,16 @@ def probe(path: str | Path, *, deep: bool = False) -> MediaInfo:
     if not path.is_file():
         raise MediaError("not a file", path=path)
     if st.st_size == 0:
-        return MediaInfo(path=path, size=0, format=None, duration=None, start_timecode=None, reel=None,
-                         damaged=True, problems=("empty file (0 bytes)",))
+        return MediaInfo(
+            path=path,
+            size=0,
+            format=None,
+            duration=None,
+            start_timecode=None,
+            reel=None,
+            damaged=True,
+            problems=("empty file (0 bytes)",),
+        )
     try:
         container = av.open(str(path), metadata_errors="replace")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
@@ -217,27 +245,42 @@ def probe(path: str | Path, *, deep: bool = False) -> MediaInfo:
             meta = {str(k): str(v) for k, v in stream.metadata.items()}
             timecode = timecode or meta.get("timecode")
             reel = reel or meta.get("reel_name")
-            cc = stream.codec_context
+            cc: Any = stream.codec_context
             if stream.type == "video" and cc is not None:
                 rate = stream.average_rate or stream.guessed_rate or stream.base_rate
                 rate_f = Fraction(rate) if rate else None
                 pix = cc.format.name if cc.format is not None else None
                 sar = Fraction(cc.sample_aspect_ratio) if cc.sample_aspect_ratio else None
-                videos.append(VideoInfo(
-                    index=stream.index, codec=cc.name, profile=cc.profile, width=cc.width, height=cc.height,
-                    pix_fmt=pix, bit_depth=_video_bit_depth(pix), rate=rate_f,
-                    frames=_stream_frames(stream, rate_f), sample_aspect=sar,
-                ))
+                videos.append(
+                    VideoInfo(
+                        index=stream.index,
+                        codec=cc.name,
+                        profile=cc.profile,
+                        width=cc.width,
+                        height=cc.height,
+                        pix_fmt=pix,
+                        bit_depth=_video_bit_depth(pix),
+                        rate=rate_f,
+                        frames=_stream_frames(stream, rate_f),
+                        sample_aspect=sar,
+                    )
+                )
             elif stream.type == "audio" and cc is not None:
                 sr = int(cc.sample_rate or 0)
                 samples = int(stream.frames or 0) if cc.name.startswith("pcm_") else 0
                 if not samples and stream.duration is not None and stream.time_base is not None and sr:
-                    samples = int(round(Fraction(stream.duration) * stream.time_base * sr))
-                audios.append(AudioInfo(
-                    index=stream.index, codec=cc.name, channels=int(cc.channels), sample_rate=sr,
-                    bit_depth=_PCM_BITS.get(cc.name), samples=samples,
-                    layout=cc.layout.name if cc.layout is not None else None,
-                ))
+                    samples = round(Fraction(stream.duration) * stream.time_base * sr)
+                audios.append(
+                    AudioInfo(
+                        index=stream.index,
+                        codec=cc.name,
+                        channels=int(cc.channels),
+                        sample_rate=sr,
+                        bit_depth=_PCM_BITS.get(cc.name),
+                        samples=samples,
+                        layout=cc.layout.name if cc.layout is not None else None,
+                    )
+                )
         duration = _exact_duration(videos, audios, container.duration)
         fmt = container.format.name
         problems.extend(_truncated_streams(container, st.st_size))
@@ -259,10 +302,18 @@ def probe(path: str | Path, *, deep: bool = False) -> MediaInfo:
         if bwf is not None:
             reel = reel or bwf.tape
     return MediaInfo(
-        path=path, size=st.st_size, format=fmt, duration=duration, start_timecode=timecode, reel=reel,
-        video=tuple(videos), audio=tuple(audios), bwf=bwf, tags=tags,
-        damaged=bool(problems) or (not videos and not audios), problems=tuple(problems)
-        or (("no audio or video streams",) if not videos and not audios else ()),
+        path=path,
+        size=st.st_size,
+        format=fmt,
+        duration=duration,
+        start_timecode=timecode,
+        reel=reel,
+        video=tuple(videos),
+        audio=tuple(audios),
+        bwf=bwf,
+        tags=tags,
+        damaged=bool(problems) or (not videos and not audios),
+        problems=tuple(problems) or (("no audio or video streams",) if not videos and not audios else ()),
     )
 
 

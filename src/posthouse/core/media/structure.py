@@ -14,8 +14,23 @@ from typing import BinaryIO
 
 __all__ = ["Box", "StructureReport", "scan_structure"]
 
-_QT_TOP = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"pnot", b"udta", b"meta", b"moof",
-           b"mfra", b"sidx", b"styp", b"pdin"}
+_QT_TOP = {
+    b"ftyp",
+    b"moov",
+    b"mdat",
+    b"free",
+    b"skip",
+    b"wide",
+    b"uuid",
+    b"pnot",
+    b"udta",
+    b"meta",
+    b"moof",
+    b"mfra",
+    b"sidx",
+    b"styp",
+    b"pdin",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +99,9 @@ def _walk_riff(fh: BinaryIO, size: int) -> StructureReport:
     (riff_size,) = struct.unpack("<I", fh.read(4))
     if riff_size + 8 > size:
         truncated = True
-        problems.append(f"RIFF header declares {riff_size + 8} bytes but the file has {size} (file truncated)")
+        problems.append(
+            f"RIFF header declares {riff_size + 8} bytes but the file has {size} (file truncated)"
+        )
     pos = 12
     while pos + 8 <= size:
         fh.seek(pos)
