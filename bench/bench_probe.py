@@ -68,7 +68,7 @@ def main() -> int:
             assert len(ours.video) + len(ours.audio) <= len(theirs["streams"]), f  # type: ignore[arg-type]
         _rate(probe, files[:2], 1)  # warm imports
         ffv = subprocess.run(["ffprobe", "-version"], capture_output=True, text=True, check=False)
-        print(f"machine: {platform.machine()} {platform.processor() or ''}, python {platform.python_version()}")
+        print(f"machine: {platform.machine()}, python {platform.python_version()}")
         print(f"ffprobe: {ffv.stdout.splitlines()[0]}")
         print(f"files: {len(movs)} .mov (640x360 ProRes/DNxHR) + {len(wavs)} .wav (3 ch BWF)")
         print(f"{'set':<8}{'posthouse files/s':>20}{'ffprobe files/s':>18}{'ratio':>8}")

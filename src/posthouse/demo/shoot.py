@@ -147,9 +147,8 @@ def _plan(spec: ShootSpec, root: Path, script: list[Scene]) -> list[_TakePlan]:
     total = spec.scenes * spec.takes
     faults_at: dict[str, int] = {}
     if spec.faults:
-        order = list(rng.permutation(total))
-        # Later takes get the faults, so the first take of scene 1 stays clean for smoke tests.
-        order = sorted(order, key=lambda i: -i)
+        # The last takes get the faults, so the first take of scene 1 stays clean for smoke tests.
+        order = list(range(total - 1, -1, -1))
         kinds = ["truncated_camera_file", "no_scratch_audio", "wrong_sound_timecode"]
         for kind, idx in zip(kinds, order, strict=False):
             faults_at[kind] = int(idx)
@@ -358,7 +357,7 @@ def _make_take(plan: _TakePlan) -> dict[str, Any]:
     names = ("BOOM", *(f"LAV{i + 1} {c}" for i, c in enumerate(characters)))
     names = names + tuple(f"LAV{i + 1}" for i in range(len(names) - 1, sound.shape[0] - 1))
     sound_path = root / "sound" / plan.sound_roll / f"{take_name}.wav"
-    tc_label = Timecode.from_samples(max(tref, 0), SAMPLE_RATE, plan.rate).__str__()
+    tc_label = str(Timecode.from_samples(max(tref, 0), SAMPLE_RATE, plan.rate))
     write_bwf(
         sound_path,
         sound,
@@ -369,7 +368,7 @@ def _make_take(plan: _TakePlan) -> dict[str, Any]:
             originator="posthouse demo recorder",
             originator_reference=f"PHD{plan.seed:010d}",
             origination_date=SHOOT_DATE,
-            origination_time=tc_label[:8].replace(":", ":"),
+            origination_time=tc_label[:8],
             time_reference=max(tref, 0),
             coding_history="A=PCM,F=48000,W=24,M=mono,T=posthouse demo\r\n",
         ),
