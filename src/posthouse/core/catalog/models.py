@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "JobRecord", "MediaRecord"]
+__all__ = ["Base", "JobRecord", "MediaRecord", "SyncRecord"]
 
 
 def _now() -> datetime:
@@ -46,6 +46,12 @@ class MediaRecord(Base):
     scene: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     take: Mapped[str | None] = mapped_column(String(32), default=None)
     circled: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    camera: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
+    clip: Mapped[str | None] = mapped_column(String(128), default=None)  # clip name, e.g. A001C003
+    shoot_day: Mapped[str | None] = mapped_column(String(10), default=None, index=True)  # yyyy-mm-dd
+    end_timecode: Mapped[str | None] = mapped_column(String(16), default=None)
+    time_reference: Mapped[int | None] = mapped_column(BigInteger, default=None)  # BWF samples since midnight
+    meta_sources: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # field -> where it came from
     damaged: Mapped[bool] = mapped_column(Boolean, default=False)
     problems: Mapped[list[str]] = mapped_column(JSON, default=list)
     probe: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -78,6 +84,26 @@ class MediaRecord(Base):
             "problems",
         )
         return {k: getattr(self, k) for k in keys}
+
+
+class SyncRecord(Base):
+    """The latest sync of one picture clip with its production sound."""
+
+    __tablename__ = "syncs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    picture_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), unique=True)
+    sound_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"), default=None)
+    take: Mapped[str] = mapped_column(String(64), index=True)
+    method: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # synced, conflict, unsynced
+    offset_samples: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    offset_frames: Mapped[float | None] = mapped_column(Float, default=None)
+    drift_ppm: Mapped[float | None] = mapped_column(Float, default=None)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    timecode_offset_samples: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    notes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
 
 
 class JobRecord(Base):
