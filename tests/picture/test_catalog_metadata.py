@@ -133,7 +133,7 @@ def test_sync_otio_places_sound_under_picture(catalogued, tmp_path: Path) -> Non
                       drift_ppm=t["skew_ppm"], confidence=1.0, notes=[])
     take = SyncedTake(pic, snd, sync, project.abspath(pic.path), project.abspath(snd.path))
     path = write_sync_otio([take], tmp_path / "synced.otio", Rate.parse("23.976"))
-    tl = otio.adapters.read_from_file(str(path)).children[0]
+    tl = otio.adapters.read_from_file(str(path))[0]
     assert [tr.kind for tr in tl.tracks] == ["Video", "Audio", "Audio", "Audio"]
     a1 = tl.tracks[1][0]
     assert a1.metadata["posthouse"]["track_name"] == "BOOM"
