@@ -25,8 +25,12 @@ def catalogued(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, dict,
     shoot = root / "shoot"
     generate_shoot(shoot, ShootSpec(scenes=2, takes=2, seed=11), executor=SerialExecutor())
     project = Project.init(root / "project", fps="23.976")
-    scan_into_catalog(project.catalog, [shoot / "camera", shoot / "sound"], relpath=project.relpath,
-                      executor=SerialExecutor())
+    scan_into_catalog(
+        project.catalog,
+        [shoot / "camera", shoot / "sound"],
+        relpath=project.relpath,
+        executor=SerialExecutor(),
+    )
     reports = find_reports([shoot])
     apply_metadata(project.catalog, reports=reports, rate=project.config.rate)
     return project, json.loads((shoot / "ground_truth.json").read_text()), shoot
@@ -67,8 +71,9 @@ def test_every_file_gets_scene_take_camera_day(catalogued) -> None:
         if rec.damaged:
             continue
         name = Path(rec.path).stem
-        take = next(t for t in truth["takes"].values()
-                    if name in t["clips"] or Path(t["sound_file"]).stem == name)
+        take = next(
+            t for t in truth["takes"].values() if name in t["clips"] or Path(t["sound_file"]).stem == name
+        )
         assert (rec.scene, rec.take) == (take["scene"], str(take["take_number"])), rec.path
         assert rec.circled == take["circled"], rec.path
         assert rec.shoot_day == truth["date"]
@@ -115,7 +120,9 @@ def test_ale_reads_back_with_otio(catalogued, tmp_path: Path) -> None:
     meta = first.metadata["ALE"]
     take = truth["takes"][f"{meta['Scene']}-{meta['Take']}"]
     clip_truth = take["clips"][first.name]
-    assert otio.opentime.to_timecode(first.source_range.start_time, 24000 / 1001) == clip_truth["start_timecode"]
+    assert (
+        otio.opentime.to_timecode(first.source_range.start_time, 24000 / 1001) == clip_truth["start_timecode"]
+    )
     assert first.source_range.duration.value == clip_truth["frames"]
     assert meta["Tape"] == clip_truth["reel"]
     assert "FPS\t23.976\n" in path.read_text()
@@ -126,11 +133,21 @@ def test_sync_otio_places_sound_under_picture(catalogued, tmp_path: Path) -> Non
 
     project, truth, _ = catalogued
     pic = next(r for r in project.catalog.media() if r.clip == "A001C001")
-    snd = next(r for r in project.catalog.media() if r.kind == "audio" and r.scene == pic.scene
-               and r.take == pic.take)
+    snd = next(
+        r
+        for r in project.catalog.media()
+        if r.kind == "audio" and r.scene == pic.scene and r.take == pic.take
+    )
     t = truth["takes"][f"{pic.scene}-{pic.take}"]
-    sync = SyncRecord(take=t["take"], method="waveform", status="synced", offset_samples=t["offset_samples"],
-                      drift_ppm=t["skew_ppm"], confidence=1.0, notes=[])
+    sync = SyncRecord(
+        take=t["take"],
+        method="waveform",
+        status="synced",
+        offset_samples=t["offset_samples"],
+        drift_ppm=t["skew_ppm"],
+        confidence=1.0,
+        notes=[],
+    )
     take = SyncedTake(pic, snd, sync, project.abspath(pic.path), project.abspath(snd.path))
     path = write_sync_otio([take], tmp_path / "synced.otio", Rate.parse("23.976"))
     tl = otio.adapters.read_from_file(str(path))[0]

@@ -32,13 +32,18 @@ def _root(
 
 def _register() -> None:
     # Sub-command modules are small and import their department code inside the command body.
-    from posthouse.cli import demo, probe, project, tc
+    from posthouse.cli import dailies, demo, ingest, probe, project, tc
 
     app.command("tc")(tc.tc)
     app.command("probe")(probe.probe)
     app.command("init")(project.init)
+    app.command("ingest")(ingest.ingest)
+    app.command("verify")(ingest.verify)
     app.command("scan")(project.scan)
     app.command("catalog")(project.catalog)
+    app.command("bins")(project.bins)
+    app.command("sync")(dailies.sync)
+    app.command("dailies")(dailies.dailies)
     app.add_typer(demo.app, name="demo")
 
 

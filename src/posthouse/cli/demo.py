@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -79,7 +80,7 @@ def run(
     cluster: str | None = CLUSTER,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """Run the whole pipeline on the built-in demo shoot (today: shoot, project, catalog).
+    """Run the pipeline on the built-in demo shoot: shoot, project, offload, catalog, sync, dailies.
 
     Re-running keeps what is done. Exit code 1 when something other than the planted faults went wrong.
     """
@@ -94,16 +95,47 @@ def run(
     if as_json:
         print_json(report.to_dict())
     else:
-        d = report.to_dict()
-        console.print(f"[bold]demo[/] in {report.root}")
-        console.print(f"  shoot:   {report.shoot}")
-        console.print(f"  project: {report.project} ({d['catalogued']} files catalogued)")
-        for path in report.expected_damage:
-            console.print(f"  [yellow]damaged (planted fault, expected)[/] {path}", highlight=False)
-        for path in report.unexpected_damage:
-            console.print(f"  [red]damaged (unexpected)[/] {path}", highlight=False)
-        for path, msg in report.scan.failed.items():
-            console.print(f"  [red]failed[/] {path}: {msg}", highlight=False)
-        console.print(f"  report:  {report.root / 'demo_report.json'}")
+        _print_demo(report.to_dict())
     if not report.ok:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _print_demo(d: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console.print(f"[bold]demo[/] in {d['root']}: {' → '.join(d['stages'])}")
+    console.print(f"  shoot:   {d['shoot']}")
+    console.print(f"  project: {d['project']} ({d['catalogued']} files catalogued)")
+    for path in d["expected_damage"]:
+        console.print(f"  [yellow]damaged (planted fault, expected)[/] {path}", highlight=False)
+    for path in d["unexpected_damage"]:
+        console.print(f"  [red]damaged (unexpected)[/] {path}", highlight=False)
+    table = Table(
+        "take",
+        "picture",
+        "method",
+        "offset",
+        "truth",
+        "error",
+        "drift ppm",
+        "status",
+        title="sync against the shoot's ground truth",
+        title_justify="left",
+    )
+    for s in d["sync"]:
+        off, truth = s.get("offset_samples"), s.get("truth_offset_samples")
+        err = "" if off is None or truth is None else f"{off - truth:+d}"
+        drift = s.get("drift_ppm")
+        table.add_row(
+            s["take"],
+            s["picture"],
+            s["method"],
+            "" if off is None else str(off),
+            "" if truth is None else str(truth),
+            err,
+            "" if drift is None else f"{drift:+.1f}",
+            s["status"],
+        )
+    console.print(table)
+    console.print(f"  dailies: {d['dailies'].get('report')}")
+    console.print(f"  report:  {Path(d['root']) / 'demo_report.json'}")

@@ -1,4 +1,8 @@
-"""The end-to-end demo: today, shoot → project → catalog; it grows with every department."""
+"""The end-to-end demo: shoot → project → verified offload → catalog → sync → dailies.
+
+It grows with every department. Each stage is resumable, so running it again does only what is left.
+The demo measures itself against the shoot's ground truth (sync error per take) and says so.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from posthouse.core.catalog.scan import ScanReport, scan_into_catalog
+from posthouse.core.catalog.scan import ScanReport
 from posthouse.core.errors import UsageError
 from posthouse.core.fsutil import atomic_write_text
 from posthouse.core.jobs import Executor
@@ -26,13 +30,34 @@ class DemoReport:
     shoot: Path
     project: Path
     scan: ScanReport
+    stages: list[str] = field(default_factory=list)
     expected_damage: list[str] = field(default_factory=list)
     unexpected_damage: list[str] = field(default_factory=list)
-    stages: list[str] = field(default_factory=list)
+    offload: dict[str, Any] = field(default_factory=dict)
+    sync: list[dict[str, Any]] = field(default_factory=list)
+    dailies: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sync_errors(self) -> list[str]:
+        """Takes whose sync is off the ground truth by more than a sample (or a frame for slate sync)."""
+        bad = []
+        for s in self.sync:
+            if s.get("truth_offset_samples") is None or s.get("offset_samples") is None:
+                continue
+            limit = 2002 if s["method"] == "slate" else 1
+            if abs(s["offset_samples"] - s["truth_offset_samples"]) > limit:
+                bad.append(s["picture"])
+        return bad
 
     @property
     def ok(self) -> bool:
-        return not self.unexpected_damage and not self.scan.failed
+        return (
+            not self.unexpected_damage
+            and not self.scan.failed
+            and not self.sync_errors
+            and not self.offload.get("failed")
+            and not self.dailies.get("failed")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +69,10 @@ class DemoReport:
             "scan": self.scan.to_dict(),
             "expected_damage": self.expected_damage,
             "unexpected_damage": self.unexpected_damage,
+            "offload": self.offload,
+            "sync": self.sync,
+            "sync_errors": self.sync_errors,
+            "dailies": self.dailies,
             "ok": self.ok,
         }
 
@@ -56,7 +85,12 @@ def run_demo(
     progress: Progress = NULL_PROGRESS,
     cancel: CancelToken | None = None,
 ) -> DemoReport:
-    """Run the pipeline on a generated shoot in ``root``; re-running resumes (existing stages are kept)."""
+    """Run the pipeline on a generated shoot in ``root``; re-running resumes (finished work is kept)."""
+    from posthouse.picture.dailies_project import run_dailies
+    from posthouse.picture.logging import log_media
+    from posthouse.picture.offload import offload
+    from posthouse.picture.syncing import run_sync, synced_takes, write_takes_ale, write_takes_otio
+
     root = Path(root).resolve()
     shoot_dir, project_dir = root / "shoot", root / "project"
     stages: list[str] = []
@@ -66,32 +100,46 @@ def run_demo(
                 "an unfinished shoot is in the way", path=shoot_dir, hint="delete that folder and run again"
             )
         generate_shoot(shoot_dir, spec, executor=executor, progress=progress, cancel=cancel)
-        stages.append("shoot")
+    stages.append("shoot")
     truth = json.loads((shoot_dir / "ground_truth.json").read_text(encoding="utf-8"))
     if (project_dir / CONFIG_NAME).is_file():
         project = Project.open(project_dir)
     else:
         w, h = truth["resolution"]
         project = Project.init(project_dir, fps=truth["rate"], resolution=f"{w}x{h}", name="the-last-frame")
-        stages.append("project")
+    stages.append("project")
     try:
-        scan = scan_into_catalog(
-            project.catalog,
-            [shoot_dir / "camera", shoot_dir / "sound"],
-            relpath=project.relpath,
-            executor=executor,
-            progress=progress,
-            cancel=cancel,
+        cards = sorted([*(shoot_dir / "camera").iterdir(), *(shoot_dir / "sound").iterdir()])
+        cards.append(shoot_dir / "reports")
+        media_dir = project.root / "media" / "day01"
+        off = offload(cards, media_dir, progress=progress, cancel=cancel)
+        stages.append("offload")
+        scan = log_media(project, [media_dir], executor=executor, progress=progress, cancel=cancel)
+        stages.append("catalog")
+        results = run_sync(project, executor=executor, progress=progress, cancel=cancel)
+        takes = synced_takes(project)
+        write_takes_otio(project, takes, project.root / "turnovers" / "synced_dailies.otio")
+        write_takes_ale(
+            project, [t for t in takes if not t.picture.damaged], project.root / "turnovers" / "day01.ale"
         )
+        stages.append("sync")
+        run = run_dailies(project, executor=executor, progress=progress, cancel=cancel)
+        stages.append("dailies")
     finally:
         project.close()
-    stages.append("catalog")
-    planted = {
-        (shoot_dir / f["file"]).resolve() for f in truth["faults"] if f["kind"] == "truncated_camera_file"
-    }
+    planted = {Path(f["file"]).name for f in truth["faults"] if f["kind"] == "truncated_camera_file"}
     report = DemoReport(root=root, shoot=shoot_dir, project=project_dir, scan=scan, stages=stages)
     for path in scan.damaged:
-        absolute = project.abspath(path).resolve()
-        (report.expected_damage if absolute in planted else report.unexpected_damage).append(path)
-    atomic_write_text(root / "demo_report.json", json.dumps(report.to_dict(), indent=2))
+        (report.expected_damage if Path(path).name in planted else report.unexpected_damage).append(path)
+    report.offload = off.to_dict()
+    clip_truth = {name: (t, c) for t in truth["takes"].values() for name, c in t["clips"].items()}
+    for res in results:
+        entry = res.to_dict()
+        entry["picture"] = res.picture.name
+        found = clip_truth.get(res.picture.stem)
+        entry["truth_offset_samples"] = found[1]["offset_samples"] if found else None
+        entry["truth_skew_ppm"] = found[0]["skew_ppm"] if found else None
+        report.sync.append(entry)
+    report.dailies = {**run.to_dict(), "failed": [o.take for o in run.failed]}
+    atomic_write_text(root / "demo_report.json", json.dumps(report.to_dict(), indent=2, default=str))
     return report

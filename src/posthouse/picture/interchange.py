@@ -21,8 +21,22 @@ from posthouse.core.time import Rate, Timecode
 
 __all__ = ["SyncedTake", "ale_collection", "sync_timeline", "write_ale", "write_sync_otio"]
 
-ALE_COLUMNS = ["Scene", "Take", "Tape", "Camera", "Camroll", "Soundroll", "Sound TC", "Auxiliary TC1",
-               "Circled", "Sync Method", "Sync Offset", "Sync Status", "Shoot Date", "Checksum"]
+ALE_COLUMNS = [
+    "Scene",
+    "Take",
+    "Tape",
+    "Camera",
+    "Camroll",
+    "Soundroll",
+    "Sound TC",
+    "Auxiliary TC1",
+    "Circled",
+    "Sync Method",
+    "Sync Offset",
+    "Sync Status",
+    "Shoot Date",
+    "Checksum",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,30 +64,41 @@ def _video_clip(take: SyncedTake, rate: Rate) -> otio.schema.Clip:
     frames = int(pic.frames or 0)
     ref = otio.schema.ExternalReference(
         target_url=take.picture_path.resolve().as_uri(),
-        available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(start, fps),
-                                                otio.opentime.RationalTime(frames, fps)),
+        available_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(start, fps), otio.opentime.RationalTime(frames, fps)
+        ),
     )
-    clip = otio.schema.Clip(name=pic.clip or take.picture_path.stem, media_reference=ref,
-                            source_range=ref.available_range)
+    clip = otio.schema.Clip(
+        name=pic.clip or take.picture_path.stem, media_reference=ref, source_range=ref.available_range
+    )
     return clip
 
 
 def ale_collection(takes: Sequence[SyncedTake], rate: Rate) -> otio.schema.SerializableCollection:
     """The clips of an ALE as an OTIO collection (one clip per picture file, ALE columns in metadata)."""
     coll = otio.schema.SerializableCollection(name="dailies")
-    coll.metadata["ALE"] = {"header": {"FPS": str(rate), "VIDEO_FORMAT": "1080", "AUDIO_FORMAT": "48khz"},
-                            "columns": list(ALE_COLUMNS)}
+    coll.metadata["ALE"] = {
+        "header": {"FPS": str(rate), "VIDEO_FORMAT": "1080", "AUDIO_FORMAT": "48khz"},
+        "columns": list(ALE_COLUMNS),
+    }
     for take in takes:
         pic, snd, sync = take.picture, take.sound, take.sync
         clip_rate = _rate(pic, rate)
         clip = _video_clip(take, clip_rate)
         sound_tc = snd.start_timecode if snd is not None else None
-        if sync is not None and sync.offset_samples is not None and snd is not None and snd.sample_rate \
-                and snd.time_reference is not None and pic.start_timecode:
+        if (
+            sync is not None
+            and sync.offset_samples is not None
+            and snd is not None
+            and snd.sample_rate
+            and snd.time_reference is not None
+            and pic.start_timecode
+        ):
             # The sound timecode under the first picture frame, after sync.
             under = snd.time_reference + sync.offset_samples
-            sound_tc = str(Timecode.from_samples(max(under, 0), snd.sample_rate, clip_rate,
-                                                 ";" in pic.start_timecode))
+            sound_tc = str(
+                Timecode.from_samples(max(under, 0), snd.sample_rate, clip_rate, ";" in pic.start_timecode)
+            )
         clip.metadata["ALE"] = {
             "Scene": pic.scene or "",
             "Take": pic.take or "",
@@ -116,11 +141,19 @@ def sync_timeline(take: SyncedTake, rate: Rate) -> otio.schema.Timeline:
     v1 = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     v1.append(video)
     tl.tracks.append(v1)
-    tl.metadata["posthouse"] = {"take": sync.take if sync is not None else None,
-                                "sync": None if sync is None else {
-                                    "method": sync.method, "status": sync.status,
-                                    "offset_samples": sync.offset_samples, "drift_ppm": sync.drift_ppm,
-                                    "confidence": sync.confidence, "notes": list(sync.notes or [])}}
+    tl.metadata["posthouse"] = {
+        "take": sync.take if sync is not None else None,
+        "sync": None
+        if sync is None
+        else {
+            "method": sync.method,
+            "status": sync.status,
+            "offset_samples": sync.offset_samples,
+            "drift_ppm": sync.drift_ppm,
+            "confidence": sync.confidence,
+            "notes": list(sync.notes or []),
+        },
+    }
     if snd is None or take.sound_path is None or sync is None or sync.offset_samples is None:
         return tl
     sr = int(snd.sample_rate or 48000)
@@ -135,19 +168,27 @@ def sync_timeline(take: SyncedTake, rate: Rate) -> otio.schema.Timeline:
         name = names[ch] if ch < len(names) else f"CH{ch + 1}"
         ref = otio.schema.ExternalReference(
             target_url=take.sound_path.resolve().as_uri(),
-            available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(tref, sr),
-                                                    otio.opentime.RationalTime(int(snd.samples or 0), sr)),
+            available_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(tref, sr), otio.opentime.RationalTime(int(snd.samples or 0), sr)
+            ),
         )
         clip = otio.schema.Clip(
-            name=f"{take.sound_path.stem} {name}", media_reference=ref,
-            source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(tref + first, sr),
-                                                 otio.opentime.RationalTime(length, sr)),
+            name=f"{take.sound_path.stem} {name}",
+            media_reference=ref,
+            source_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(tref + first, sr), otio.opentime.RationalTime(length, sr)
+            ),
         )
         clip.metadata["posthouse"] = {"channel": ch, "track_name": name}
         track = otio.schema.Track(name=f"A{ch + 1}", kind=otio.schema.TrackKind.Audio)
         if lead_gap:
-            track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(
-                otio.opentime.RationalTime(0, sr), otio.opentime.RationalTime(lead_gap, sr))))
+            track.append(
+                otio.schema.Gap(
+                    source_range=otio.opentime.TimeRange(
+                        otio.opentime.RationalTime(0, sr), otio.opentime.RationalTime(lead_gap, sr)
+                    )
+                )
+            )
         track.append(clip)
         tl.tracks.append(track)
     return tl
@@ -156,8 +197,9 @@ def sync_timeline(take: SyncedTake, rate: Rate) -> otio.schema.Timeline:
 def write_sync_otio(takes: Sequence[SyncedTake], path: str | Path, rate: Rate) -> Path:
     """Write every synced take as a collection of OTIO timelines (atomically)."""
     path = Path(path)
-    coll = otio.schema.SerializableCollection(name="synced dailies",
-                                              children=[sync_timeline(t, rate) for t in takes])
+    coll = otio.schema.SerializableCollection(
+        name="synced dailies", children=[sync_timeline(t, rate) for t in takes]
+    )
     with atomic_path(path) as tmp:
         otio.adapters.write_to_file(coll, str(tmp), adapter_name="otio_json")
     return path

@@ -64,8 +64,10 @@ def parse_filename(name: str, patterns: Sequence[str] = DEFAULT_PATTERNS) -> dic
         try:
             m = re.search(pattern, stem, flags=re.IGNORECASE)
         except re.error as exc:
-            raise UsageError(f"file-name pattern {pattern!r} is not a valid regular expression: {exc}",
-                             hint="fix [metadata] filename_patterns in posthouse.toml") from exc
+            raise UsageError(
+                f"file-name pattern {pattern!r} is not a valid regular expression: {exc}",
+                hint="fix [metadata] filename_patterns in posthouse.toml",
+            ) from exc
         if m:
             found = {k: v.upper() for k, v in m.groupdict().items() if v}
             if found.get("take", "").isdigit():
@@ -97,8 +99,12 @@ def read_report(path: str | Path) -> list[ReportRow]:
             if norm in names and canon not in columns:
                 columns[canon] = raw
     if "clip" not in columns and "file" not in columns:
-        raise UsageError("report has neither a Clip nor a File column", path=path, where="line 1",
-                         hint="a camera report needs Clip, a sound report File")
+        raise UsageError(
+            "report has neither a Clip nor a File column",
+            path=path,
+            where="line 1",
+            hint="a camera report needs Clip, a sound report File",
+        )
     rows: list[ReportRow] = []
     for line_no, row in enumerate(reader, start=2):
         key_col = columns.get("clip") or columns["file"]
@@ -220,10 +226,14 @@ def _timecodes(rec: MediaRecord, rate: Rate | None, drop_frame: bool) -> None:
         elif rec.kind == "audio" and rec.time_reference is not None and rec.sample_rate and rec.samples:
             tc_rate = rate or Rate.parse("24")
             if not rec.start_timecode:
-                rec.start_timecode = str(Timecode.from_samples(rec.time_reference, rec.sample_rate, tc_rate,
-                                                               drop_frame and tc_rate.drop_capable))
-            end = Timecode.from_samples(rec.time_reference + rec.samples, rec.sample_rate, tc_rate,
-                                        ";" in rec.start_timecode)
+                rec.start_timecode = str(
+                    Timecode.from_samples(
+                        rec.time_reference, rec.sample_rate, tc_rate, drop_frame and tc_rate.drop_capable
+                    )
+                )
+            end = Timecode.from_samples(
+                rec.time_reference + rec.samples, rec.sample_rate, tc_rate, ";" in rec.start_timecode
+            )
             rec.end_timecode = str(end)
     except ValueError:
         pass  # a label we cannot read stays as it is; probe already reported it
