@@ -77,8 +77,18 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "run", str(root), "--cluster", "serial", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["ok"] and report["stages"] == ["shoot", "project", "catalog"]
+    assert report["ok"]
+    assert report["stages"] == ["shoot", "project", "offload", "catalog", "sync", "dailies"]
     assert report["catalogued"] == 8  # 4 camera clips + 4 sound files
     assert len(report["expected_damage"]) == 1 and not report["unexpected_damage"]
+    synced = [s for s in report["sync"] if s["status"] == "synced"]
+    assert len(synced) == 3 and not report["sync_errors"]
+    assert all(
+        abs(s["offset_samples"] - s["truth_offset_samples"]) <= 1 for s in synced if s["method"] == "waveform"
+    )
+    assert Path(report["dailies"]["report"]).is_file()
+    assert len([o for o in report["dailies"]["outputs"] if o["review"]]) == 3
+    assert (root / "project" / "turnovers" / "day01.ale").is_file()
     again = json.loads(runner.invoke(app, ["demo", "run", str(root), "--cluster", "serial", "--json"]).stdout)
-    assert again["stages"] == ["catalog"] and len(again["scan"]["unchanged"]) == 8
+    assert again["ok"] and len(again["scan"]["unchanged"]) == 8 and not again["scan"]["added"]
+    assert not again["offload"]["copied"]  # everything was already offloaded and verified
