@@ -16,6 +16,8 @@ from posthouse.picture.syncing import synced_takes
 
 __all__ = ["DailiesRun", "dailies_item", "run_dailies"]
 
+_PROBLEM_WORDS = ("disagree", "wrong", "damaged", "no scratch", "low confidence", "conflict")
+
 
 @dataclass
 class DailiesRun:
@@ -99,8 +101,11 @@ def run_dailies(
             faults.append(f"not synced yet: {t.picture.path}")
         elif t.sync.status != "synced":
             faults.append(f"{t.sync.status}: {t.sync.take} {t.picture.path}: {'; '.join(t.sync.notes or [])}")
-        elif t.sync.notes:
-            faults.append(f"synced with findings: {t.sync.take} {t.picture.path}: {'; '.join(t.sync.notes)}")
+        else:
+            # Routine notes ("4/4 windows agree") stay on the take's row; problems are faults too.
+            problems = [n for n in t.sync.notes or [] if any(w in n for w in _PROBLEM_WORDS)]
+            if problems:
+                faults.append(f"synced with findings: {t.sync.take} {t.picture.path}: {'; '.join(problems)}")
     items = [dailies_item(project, t) for t in usable]
     outputs = render_dailies(
         items, out, lut=lut, cdl=cdl, nle=nle, executor=executor, progress=progress, cancel=cancel

@@ -43,6 +43,7 @@ tr.failed td{background:#fde8e8}
 .faults li{margin:2px 0}.ok{color:#18794e}
 img.thumb{width:160px;height:auto;display:block;border-radius:2px}
 .small{color:#666;font-size:12px}
+td.notes{min-width:22em;font-size:12px;color:#444}
 """
 
 
@@ -170,7 +171,7 @@ def _row(item: DailiesTake, out: DailiesOutput | None, base: Path) -> str:
         _e(conf),
         f"<span class=st-{_e(status)}>{_e(status)}</span>",
         _link(out.review if out is not None else None, base),
-        "<br>".join(_e(n) for n in notes),
+        f"<td class=notes>{'<br>'.join(_e(n) for n in notes)}</td>",
     ]
     tds = "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells)
     return f'<tr class="{cls}">{tds}</tr>' if cls else f"<tr>{tds}</tr>"
