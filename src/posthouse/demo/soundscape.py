@@ -16,6 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal as sps
 
+from posthouse.core.resample import read_at
+
 __all__ = [
     "MicMix",
     "apply_drift",
@@ -143,22 +145,6 @@ def clap(sample_rate: int, rng: np.random.Generator) -> NDArray[np.float32]:
 
 # ---------------------------------------------------------------------------------------------- drift
 
-_TAPS = 16  # half-length of the interpolation kernel, in input samples
-_PHASES = 4096  # fractional positions tabulated: 1/4096 sample, far below anything a test could hear
-
-
-@functools.lru_cache(maxsize=1)
-def _sinc_table() -> _F64:
-    """Kaiser-windowed sinc (cut-off 0.95 × Nyquist) at ``_PHASES`` fractions: shape (2*_TAPS, _PHASES+1)."""
-    frac = np.arange(_PHASES + 1) / _PHASES
-    k = np.arange(-_TAPS + 1, _TAPS + 1)[:, None]
-    u = k - frac[None, :]
-    fc, beta = 0.95, 9.0
-    window = np.i0(beta * np.sqrt(np.clip(1.0 - (u / _TAPS) ** 2, 0.0, 1.0))) / np.i0(beta)
-    table: _F64 = fc * np.sinc(fc * u) * window
-    table /= table.sum(axis=0, keepdims=True)
-    return table
-
 
 def apply_drift(signal: NDArray[np.floating], ppm: float) -> NDArray[np.float32]:
     """Resample ``signal`` as recorded by a clock running ``ppm`` parts per million fast.
@@ -171,26 +157,13 @@ def apply_drift(signal: NDArray[np.floating], ppm: float) -> NDArray[np.float32]
     Band-limited interpolation (a 32-tap Kaiser-windowed sinc, vectorised); works on the last axis, so a
     ``(channels, samples)`` array drifts every channel alike.
     """
-    x = np.asarray(signal, dtype=np.float64)
+    x = np.asarray(signal, dtype=np.float32)
     ratio = 1.0 + ppm * 1e-6
     n_in = x.shape[-1]
-    n_out = round(n_in * ratio)
     if ppm == 0.0 or n_in == 0:
-        return x.astype(np.float32)
-    table = _sinc_table()
-    lead = x.reshape(-1, n_in)
-    padded = np.zeros((lead.shape[0], n_in + 2 * _TAPS + 1))
-    padded[:, _TAPS : _TAPS + n_in] = lead
-    out = np.zeros((lead.shape[0], n_out))
-    chunk = 1 << 18
-    for a in range(0, n_out, chunk):  # bounded memory; each chunk is vectorised over samples and taps
-        pos = np.arange(a, min(a + chunk, n_out)) / ratio
-        base = np.floor(pos).astype(np.intp)
-        phase = np.rint((pos - base) * _PHASES).astype(np.intp)
-        acc = out[:, a : a + len(pos)]
-        for j in range(2 * _TAPS):  # tap j weighs input sample base + j - _TAPS + 1
-            acc += padded[:, base + j + 1] * table[j][phase]
-    return out.reshape((*x.shape[:-1], n_out)).astype(np.float32)
+        return x.copy()
+    n_out = round(n_in * ratio)
+    return read_at(x, np.arange(n_out, dtype=np.float64) / ratio)
 
 
 # ---------------------------------------------------------------------------------------------- mics

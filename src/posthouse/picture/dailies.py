@@ -49,6 +49,7 @@ from posthouse.core.jobs import Executor, SerialExecutor
 from posthouse.core.media.encode import VideoWriter
 from posthouse.core.media.probe import MediaInfo, probe
 from posthouse.core.progress import NULL_PROGRESS, Cancelled, CancelToken, Progress
+from posthouse.core.resample import TAPS, read_at
 from posthouse.core.time import Rate, Timecode
 from posthouse.picture.burnin import BurnIn, BurnInText
 from posthouse.picture.color import ColorPipeline
@@ -66,9 +67,6 @@ __all__ = [
 ]
 
 _SIDECAR_VERSION: Final = 1
-_TAPS: Final = 16  # each side: a 32-tap interpolation kernel
-_PHASES: Final = 1024  # fractional positions tabulated
-_KAISER_BETA: Final = 8.6
 _THUMB_WIDTH: Final = 320
 _HASH_SPAN: Final = 1 << 20  # bytes hashed at each end of a large input for the fingerprint
 _STATUSES: Final = ("synced", "conflict", "unsynced")
@@ -157,27 +155,6 @@ def output_stem(item: DailiesTake) -> str:
 # ------------------------------------------------------------------------------------------- sound
 
 
-def _kernel_table() -> npt.NDArray[np.float32]:
-    """``table[p, j]``: weight of input sample ``base + j - TAPS + 1`` at fractional position p/PHASES."""
-    frac = np.arange(_PHASES + 1)[:, None] / _PHASES
-    k = np.arange(-_TAPS + 1, _TAPS + 1)[None, :]
-    t = frac - k
-    window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1.0 - (t / _TAPS) ** 2, 0.0, 1.0))) / np.i0(_KAISER_BETA)
-    table = np.sinc(t) * window
-    table /= table.sum(axis=1, keepdims=True)  # unity gain at DC for every phase
-    return table.astype(np.float32)
-
-
-_TABLE: npt.NDArray[np.float32] | None = None
-
-
-def _table() -> npt.NDArray[np.float32]:
-    global _TABLE
-    if _TABLE is None:
-        _TABLE = _kernel_table()
-    return _TABLE
-
-
 def place_sound(
     source: npt.NDArray[np.float32], start: int, count: int, offset: int, ppm: float, *, source_start: int = 0
 ) -> npt.NDArray[np.float32]:
@@ -199,19 +176,7 @@ def place_sound(
         return out
     ratio = 1.0 + ppm * 1e-6
     pos = offset - source_start + np.arange(start, start + count, dtype=np.float64) * ratio
-    base = np.floor(pos).astype(np.int64)
-    phase = np.rint((pos - base) * _PHASES).astype(np.intp)
-    lo = int(base[0]) - _TAPS + 1
-    hi = int(base[-1]) + _TAPS + 1
-    window = np.zeros((channels, hi - lo), np.float32)
-    a, b = max(lo, 0), min(hi, available)
-    if a < b:
-        window[:, a - lo : b - lo] = source[:, a:b]
-    index = (base - base[0]).astype(np.intp)  # window column of tap 0 (sample base - TAPS + 1)
-    table = _table()
-    for j in range(2 * _TAPS):  # a loop over the taps; each step is vectorised over all samples
-        out += window[:, index + j] * table[phase, j]
-    return out
+    return read_at(source, pos)
 
 
 class _Feed(Protocol):
@@ -248,8 +213,8 @@ class _ProductionFeed:
         return self.offset + n * (1.0 + self.ppm * 1e-6)
 
     def render(self, start: int, count: int) -> npt.NDArray[np.float32]:
-        lo = math.floor(self.position(start)) - _TAPS
-        hi = math.ceil(self.position(start + count)) + _TAPS + 1
+        lo = math.floor(self.position(start)) - TAPS
+        hi = math.ceil(self.position(start + count)) + TAPS + 1
         a, b = max(lo, 0), min(hi, self.length)
         if a >= b:
             return np.zeros((self.channels, count), np.float32)
