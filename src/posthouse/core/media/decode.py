@@ -93,10 +93,12 @@ def _pyav_audio_blocks(path: Path, block: int, stream: int) -> Iterator[npt.NDAr
                 pending.append(arr)
                 have += arr.shape[1]
                 decoded += arr.shape[1]
-                while have >= block:
-                    joined = np.concatenate(pending, axis=1)
-                    yield joined[:, :block]
-                    rest = joined[:, block:]
+                if have >= block:
+                    joined = np.concatenate(pending, axis=1)  # once per filled block, not per frame
+                    full = (have // block) * block
+                    for start in range(0, full, block):
+                        yield joined[:, start : start + block]
+                    rest = joined[:, full:]
                     pending, have = [rest], rest.shape[1]
         except av.error.FFmpegError as exc:
             raise DamagedMediaError(f"decode failed: {exc}", path=path, where=f"sample {decoded}") from exc
