@@ -32,7 +32,7 @@ def _root(
 
 def _register() -> None:
     # Sub-command modules are small and import their department code inside the command body.
-    from posthouse.cli import dailies, demo, ingest, probe, project, tc
+    from posthouse.cli import dailies, demo, edit, editorial, ingest, probe, project, tc
 
     app.command("tc")(tc.tc)
     app.command("probe")(probe.probe)
@@ -44,6 +44,12 @@ def _register() -> None:
     app.command("bins")(project.bins)
     app.command("sync")(dailies.sync)
     app.command("dailies")(dailies.dailies)
+    app.command("assemble")(editorial.assemble)
+    app.command("cuts")(editorial.cuts)
+    app.add_typer(edit.app, name="edit")
+    app.command("diff")(editorial.diff)
+    app.command("lock")(editorial.lock)
+    app.command("turnover")(editorial.turnover)
     app.add_typer(demo.app, name="demo")
 
 
