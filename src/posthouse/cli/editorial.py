@@ -34,7 +34,9 @@ def assemble(
         "path": str(store.path(ref)),
         "events": len(v1),
         "frames": round(v1.duration().value),
-        "scenes_without_takes": timeline.metadata["posthouse"]["assembly"]["scenes_without_takes"],
+        "scenes_without_takes": [
+            str(s) for s in timeline.metadata["posthouse"]["assembly"]["scenes_without_takes"]
+        ],
     }
     if as_json:
         print_json(info)
