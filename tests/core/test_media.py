@@ -80,7 +80,7 @@ def test_h264_review_copy_has_no_intra_only_gop(movie_factory) -> None:
 def test_decode_streams_frames_in_order(movie) -> None:
     levels = [int(a.mean()) for _, a in iter_video_frames(movie)]
     assert len(levels) == 12
-    assert all(abs(got - 10 * i) <= 3 for i, got in enumerate(levels))
+    assert all(abs(got - 10 * i) <= 1 for i, got in enumerate(levels))
     sub = [i for i, _ in iter_video_frames(movie, start=3, count=4)]
     assert sub == [3, 4, 5, 6]
 

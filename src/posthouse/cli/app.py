@@ -32,7 +32,7 @@ def _root(
 
 def _register() -> None:
     # Sub-command modules are small and import their department code inside the command body.
-    from posthouse.cli import dailies, demo, edit, editorial, ingest, probe, project, tc
+    from posthouse.cli import dailies, demo, edit, editorial, ingest, probe, project, render, tc
 
     app.command("tc")(tc.tc)
     app.command("probe")(probe.probe)
@@ -48,6 +48,7 @@ def _register() -> None:
     app.command("cuts")(editorial.cuts)
     app.add_typer(edit.app, name="edit")
     app.command("diff")(editorial.diff)
+    app.command("render")(render.render)
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)
     app.add_typer(demo.app, name="demo")

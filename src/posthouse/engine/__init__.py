@@ -1,1 +1,33 @@
-"""posthouse.engine — see DESIGN.md; built by later issues."""
+"""posthouse.engine — the renderer: an OTIO timeline in, composited frames, a sound mix and a movie out.
+
+Video tracks composite top over bottom (a gap shows the track below; nothing at all is black);
+transitions dissolve (or dip to black, or wipe) over their in/out offsets; ``LinearTimeWarp`` and
+``FreezeFrame`` change which source frame shows; sound clips mix with gain and fades to 48 kHz stereo.
+Every source is decoded sequentially, and missing media renders as a "MEDIA OFFLINE" slate that the
+:class:`RenderReport` lists. The engine sits on ``posthouse.core`` only.
+"""
+
+from posthouse.engine.audio import FadeShape
+from posthouse.engine.plan import TimelinePlan, plan_timeline
+from posthouse.engine.render import (
+    SAMPLE_RATE,
+    BurnInSpec,
+    OfflineClip,
+    RenderReport,
+    iter_timeline_audio,
+    iter_timeline_frames,
+    render_timeline,
+)
+
+__all__ = [
+    "SAMPLE_RATE",
+    "BurnInSpec",
+    "FadeShape",
+    "OfflineClip",
+    "RenderReport",
+    "TimelinePlan",
+    "iter_timeline_audio",
+    "iter_timeline_frames",
+    "plan_timeline",
+    "render_timeline",
+]

@@ -41,13 +41,16 @@ def iter_video_frames(
             raise MediaError("no video stream", path=path)
         vs = container.streams.video[stream]
         vs.thread_type = "AUTO"
+        # swscale's packed rgb24 path reads 10-bit sources about 2 levels dark; planar gbrp is exact and
+        # PyAV hands it back in R, G, B order.
+        fmt = "gbrp" if format == "rgb24" else format
         index = 0
         try:
             for frame in container.decode(vs):
                 if index >= start:
                     if count is not None and index >= start + count:
                         return
-                    yield index, frame.to_ndarray(format=format)
+                    yield index, frame.to_ndarray(format=fmt)
                 index += 1
         except av.error.FFmpegError as exc:
             raise DamagedMediaError(f"decode failed: {exc}", path=path, where=f"frame {index}") from exc
