@@ -78,7 +78,19 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["ok"]
-    assert report["stages"] == ["shoot", "project", "offload", "catalog", "sync", "dailies"]
+    assert report["stages"] == [
+        "shoot",
+        "project",
+        "offload",
+        "catalog",
+        "sync",
+        "dailies",
+        "assembly",
+        "lock",
+        "turnover",
+    ]
+    assert report["editorial"]["cut"] == "assembly@v001" and report["editorial"]["events"] == 2
+    assert Path(report["editorial"]["turnover"], "assembly_v001_V1.edl").is_file()
     assert report["catalogued"] == 8  # 4 camera clips + 4 sound files
     assert len(report["expected_damage"]) == 1 and not report["unexpected_damage"]
     synced = [s for s in report["sync"] if s["status"] == "synced"]

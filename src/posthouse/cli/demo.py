@@ -80,7 +80,7 @@ def run(
     cluster: str | None = CLUSTER,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """Run the pipeline on the built-in demo shoot: shoot, project, offload, catalog, sync, dailies.
+    """Run the pipeline on the demo shoot: offload, catalog, sync, dailies, assembly, lock, turnover.
 
     Re-running keeps what is done. Exit code 1 when something other than the planted faults went wrong.
     """
@@ -138,4 +138,8 @@ def _print_demo(d: dict[str, Any]) -> None:
         )
     console.print(table)
     console.print(f"  dailies: {d['dailies'].get('report')}")
+    ed = d.get("editorial") or {}
+    if ed:
+        console.print(f"  cut:     {ed['cut']} ({ed['events']} takes), locked {ed['content_hash'][:19]}…")
+        console.print(f"  turnover: {ed['turnover']}")
     console.print(f"  report:  {Path(d['root']) / 'demo_report.json'}")

@@ -1,4 +1,4 @@
-"""The end-to-end demo: shoot → project → verified offload → catalog → sync → dailies.
+"""The end-to-end demo: shoot → offload → catalog → sync → dailies → assembly → lock → turnover.
 
 It grows with every department. Each stage is resumable, so running it again does only what is left.
 The demo measures itself against the shoot's ground truth (sync error per take) and says so.
@@ -36,6 +36,7 @@ class DemoReport:
     offload: dict[str, Any] = field(default_factory=dict)
     sync: list[dict[str, Any]] = field(default_factory=list)
     dailies: dict[str, Any] = field(default_factory=dict)
+    editorial: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sync_errors(self) -> list[str]:
@@ -73,8 +74,51 @@ class DemoReport:
             "sync": self.sync,
             "sync_errors": self.sync_errors,
             "dailies": self.dailies,
+            "editorial": self.editorial,
             "ok": self.ok,
         }
+
+
+def _editorial(project: Project, shoot_dir: Path) -> dict[str, Any]:
+    """Assemble the circled takes (once), lock that version and write its turnover package."""
+    from posthouse.picture.assemble import assemble, read_script
+    from posthouse.picture.cuts import CutStore
+    from posthouse.picture.lock import lock_cut
+    from posthouse.picture.turnover import turnover
+
+    store = CutStore(project.root / "cuts")
+    if not store.versions("assembly"):
+        timeline = assemble(
+            project, read_script(shoot_dir / "script.fountain"), takes="circled", name="assembly"
+        )
+        store.save("assembly", timeline, message="demo assembly (circled takes)", author="posthouse demo")
+    ref = store.resolve(store.versions("assembly")[0])
+    timeline = store.open(ref)
+    assert ref.version is not None
+    record = lock_cut(
+        timeline,
+        cut_name=ref.name,
+        version=ref.version,
+        author="posthouse demo",
+        locks_dir=project.root / "locks",
+    )
+    name = f"{ref.name}_v{ref.version:03d}"
+    package = turnover(
+        timeline,
+        project.root / "turnovers" / name,
+        name=name,
+        rate=project.config.rate,
+        bundle_media=False,
+        author=record.author,
+    )
+    return {
+        "cut": str(ref),
+        "events": len(timeline.tracks[0]),
+        "lock": str(record.path),
+        "content_hash": record.content_hash,
+        "turnover": str(project.root / "turnovers" / name),
+        "files": {k: [p.name for p in v] for k, v in package.files.items()},
+    }
 
 
 def run_demo(
@@ -125,6 +169,8 @@ def run_demo(
         stages.append("sync")
         run = run_dailies(project, executor=executor, progress=progress, cancel=cancel)
         stages.append("dailies")
+        editorial = _editorial(project, shoot_dir)
+        stages.extend(["assembly", "lock", "turnover"])
     finally:
         project.close()
     planted = {Path(f["file"]).name for f in truth["faults"] if f["kind"] == "truncated_camera_file"}
@@ -141,5 +187,6 @@ def run_demo(
         entry["truth_skew_ppm"] = found[0]["skew_ppm"] if found else None
         report.sync.append(entry)
     report.dailies = {**run.to_dict(), "failed": [o.take for o in run.failed]}
+    report.editorial = editorial
     atomic_write_text(root / "demo_report.json", json.dumps(report.to_dict(), indent=2, default=str))
     return report
