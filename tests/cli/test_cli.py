@@ -91,6 +91,8 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
     ]
     assert report["editorial"]["cut"] == "assembly@v001" and report["editorial"]["events"] == 2
     assert Path(report["editorial"]["turnover"], "assembly_v001_V1.edl").is_file()
+    movie = report["editorial"]["reference"]
+    assert movie["ffoa_frame"] - movie["two_pop_frame"] == 48 and Path(movie["output"]).is_file()
     assert report["catalogued"] == 8  # 4 camera clips + 4 sound files
     assert len(report["expected_damage"]) == 1 and not report["unexpected_damage"]
     synced = [s for s in report["sync"] if s["status"] == "synced"]

@@ -59,6 +59,9 @@ def test_assemble_edit_diff_lock_turnover(project: tuple[Path, Path]) -> None:
     out = Path(package["out_dir"])
     edl = out / "reel1_v002_V1.edl"
     assert edl.is_file() and (out / "reel1_v002.aaf").is_file() and (out / "reel1_v002.xml").is_file()
+    ref = package["reference"]
+    assert ref["ffoa_frame"] - ref["two_pop_frame"] == 48  # the 2-pop, two seconds before action
+    assert ref["lfoa_frame"] - ref["ffoa_frame"] + 1 == ref["cut_frames"] == made_frames(root, "reel1@v2")
     cut = CutStore(root / "cuts").open("reel1@v2")
     back = read_edl(edl, "23.976")
     assert back.global_start_time is not None
@@ -72,6 +75,12 @@ def test_assemble_edit_diff_lock_turnover(project: tuple[Path, Path]) -> None:
         for c in back.tracks[0].find_clips()
     ]
     assert [(round(a), round(b)) for a, b in theirs] == [(round(a), round(b)) for a, b in ours]
+
+
+def made_frames(root: Path, cut: str) -> int:
+    from posthouse.picture.cuts import CutStore
+
+    return round(CutStore(root / "cuts").open(cut).tracks[0].duration().value)
 
 
 def test_turnover_refuses_an_unlocked_cut(project: tuple[Path, Path]) -> None:

@@ -119,6 +119,11 @@ def turnover(
     bundle_media: bool = typer.Option(
         False, "--bundle-media/--no-bundle-media", help="Copy the media into the .otioz."
     ),
+    reference: bool = typer.Option(
+        True,
+        "--reference/--no-reference",
+        help="Render the reference movie (leader, 2-pop, burn-ins, tail pop).",
+    ),
     project_dir: Path | None = PROJECT_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
@@ -172,12 +177,38 @@ def turnover(
         author=record.author,
         drop=project.config.drop_frame,
     )
+    movie = None
+    if reference:
+        from posthouse.cli.common import rich_progress
+        from posthouse.picture.reference import render_reference
+
+        with rich_progress(not as_json) as progress:
+            movie = render_reference(
+                timeline,
+                dest / f"{name}_reference.mov",
+                rate=project.config.rate,
+                watermark=f"{record.cut_name} v{record.version:03d}",
+                progress=progress,
+            )
     if as_json:
-        print_json({"out_dir": str(dest), **json.loads(report.to_json())})
+        print_json(
+            {
+                "out_dir": str(dest),
+                **json.loads(report.to_json()),
+                "reference": movie.to_dict() if movie is not None else None,
+            }
+        )
         return
     console.print(f"turnover of {name} in {dest}:")
     for kind, files in report.files.items():
         console.print(f"  {kind}: {', '.join(p.name for p in files)}", highlight=False)
+    if movie is not None:
+        console.print(
+            f"  reference movie: {Path(movie.output).name} ({movie.frames} frames; 2-pop at frame "
+            f"{movie.two_pop_frame}, first frame of action at {movie.ffoa_frame}, tail pop at "
+            f"{movie.tail_pop_frame})",
+            highlight=False,
+        )
     for warning in report.warnings:
         console.print(f"  [yellow]{warning}[/]", highlight=False)
 

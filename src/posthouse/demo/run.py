@@ -84,6 +84,7 @@ def _editorial(project: Project, shoot_dir: Path) -> dict[str, Any]:
     from posthouse.picture.assemble import assemble, read_script
     from posthouse.picture.cuts import CutStore
     from posthouse.picture.lock import lock_cut
+    from posthouse.picture.reference import render_reference
     from posthouse.picture.turnover import turnover
 
     store = CutStore(project.root / "cuts")
@@ -111,6 +112,12 @@ def _editorial(project: Project, shoot_dir: Path) -> dict[str, Any]:
         bundle_media=False,
         author=record.author,
     )
+    movie = render_reference(
+        timeline,
+        project.root / "turnovers" / name / f"{name}_reference.mov",
+        rate=project.config.rate,
+        watermark=f"{ref.name} v{ref.version:03d}",
+    )
     return {
         "cut": str(ref),
         "events": len(timeline.tracks[0]),
@@ -118,6 +125,7 @@ def _editorial(project: Project, shoot_dir: Path) -> dict[str, Any]:
         "content_hash": record.content_hash,
         "turnover": str(project.root / "turnovers" / name),
         "files": {k: [p.name for p in v] for k, v in package.files.items()},
+        "reference": movie.to_dict(),
     }
 
 
