@@ -59,6 +59,12 @@ def test_assemble_edit_diff_lock_turnover(project: tuple[Path, Path]) -> None:
     out = Path(package["out_dir"])
     edl = out / "reel1_v002_V1.edl"
     assert edl.is_file() and (out / "reel1_v002.aaf").is_file() and (out / "reel1_v002.xml").is_file()
+    from posthouse.core.media import probe, read_audio
+
+    guide = probe(package["guide_track"])
+    assert guide.bwf is not None and guide.bwf.time_reference == 172_972_800  # 01:00:00:00 at 23.976
+    assert guide.audio[0].samples == made_frames(root, "reel1@v2") * 2002
+    assert float(abs(read_audio(package["guide_track"])[0]).max()) > 0.05  # carries the dialogue
     ref = package["reference"]
     assert ref["ffoa_frame"] - ref["two_pop_frame"] == 48  # the 2-pop, two seconds before action
     assert ref["lfoa_frame"] - ref["ffoa_frame"] + 1 == ref["cut_frames"] == made_frames(root, "reel1@v2")

@@ -177,6 +177,9 @@ def turnover(
         author=record.author,
         drop=project.config.drop_frame,
     )
+    from posthouse.picture.guide import write_guide_track
+
+    guide = write_guide_track(timeline, dest / f"{name}_guide.wav", rate=project.config.rate)
     movie = None
     if reference:
         from posthouse.cli.common import rich_progress
@@ -194,6 +197,7 @@ def turnover(
         print_json(
             {
                 "out_dir": str(dest),
+                "guide_track": str(guide),
                 **json.loads(report.to_json()),
                 "reference": movie.to_dict() if movie is not None else None,
             }

@@ -83,6 +83,7 @@ def _editorial(project: Project, shoot_dir: Path) -> dict[str, Any]:
     """Assemble the circled takes (once), lock that version and write its turnover package."""
     from posthouse.picture.assemble import assemble, read_script
     from posthouse.picture.cuts import CutStore
+    from posthouse.picture.guide import write_guide_track
     from posthouse.picture.lock import lock_cut
     from posthouse.picture.reference import render_reference
     from posthouse.picture.turnover import turnover
@@ -112,6 +113,9 @@ def _editorial(project: Project, shoot_dir: Path) -> dict[str, Any]:
         bundle_media=False,
         author=record.author,
     )
+    guide = write_guide_track(
+        timeline, project.root / "turnovers" / name / f"{name}_guide.wav", rate=project.config.rate
+    )
     movie = render_reference(
         timeline,
         project.root / "turnovers" / name / f"{name}_reference.mov",
@@ -126,6 +130,7 @@ def _editorial(project: Project, shoot_dir: Path) -> dict[str, Any]:
         "turnover": str(project.root / "turnovers" / name),
         "files": {k: [p.name for p in v] for k, v in package.files.items()},
         "reference": movie.to_dict(),
+        "guide_track": str(guide),
     }
 
 

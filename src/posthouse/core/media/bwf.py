@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 import numpy as np
@@ -20,7 +21,16 @@ import numpy.typing as npt
 from posthouse.core.errors import MediaError
 from posthouse.core.fsutil import atomic_path
 
-__all__ = ["Bext", "BwfInfo", "IXml", "read_bwf", "to_pcm_bytes", "track_names_or_default", "write_bwf"]
+__all__ = [
+    "Bext",
+    "BwfInfo",
+    "BwfWriter",
+    "IXml",
+    "read_bwf",
+    "to_pcm_bytes",
+    "track_names_or_default",
+    "write_bwf",
+]
 
 _RIFF_LIMIT = 0xFFFFFFFF
 
@@ -189,6 +199,17 @@ def _chunk(ident: bytes, payload: bytes) -> bytes:
     return ident + struct.pack("<I", len(payload)) + payload + pad
 
 
+def _header(channels: int, sample_rate: int, bit_depth: int, bext: Bext | None, ixml: IXml | None) -> bytes:
+    """``fmt ``, ``bext`` and ``iXML`` chunks (everything before ``data``)."""
+    block_align = channels * bit_depth // 8
+    fmt = struct.pack("<HHIIHH", 1, channels, sample_rate, sample_rate * block_align, block_align, bit_depth)
+    b = bext or Bext()
+    chunks = _chunk(b"fmt ", fmt) + _chunk(b"bext", _bext_bytes(b))
+    if ixml is not None:
+        chunks += _chunk(b"iXML", _ixml_bytes(ixml, sample_rate, bit_depth, b.time_reference))
+    return chunks
+
+
 def write_bwf(
     path: str | Path,
     audio: npt.NDArray[np.generic],
@@ -203,25 +224,68 @@ def write_bwf(
     ``audio`` is ``(channels, samples)``. The format tag is WAVE_FORMAT_PCM, as production recorders write
     for polyphonic files.
     """
-    path = Path(path)
     channels = int(audio.shape[0]) if audio.ndim == 2 else 0
-    if channels < 1:
-        raise MediaError("audio must be (channels, samples) with at least one channel", path=path)
-    data = to_pcm_bytes(audio, bit_depth)
-    block_align = channels * bit_depth // 8
-    fmt = struct.pack("<HHIIHH", 1, channels, sample_rate, sample_rate * block_align, block_align, bit_depth)
-    chunks = _chunk(b"fmt ", fmt)
-    b = bext or Bext()
-    chunks += _chunk(b"bext", _bext_bytes(b))
-    if ixml is not None:
-        chunks += _chunk(b"iXML", _ixml_bytes(ixml, sample_rate, bit_depth, b.time_reference))
-    chunks += _chunk(b"data", data)
-    total = 4 + len(chunks)
-    if total > _RIFF_LIMIT:
-        raise MediaError("file would exceed 4 GiB (RF64 is not supported yet)", path=path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(b"RIFF" + struct.pack("<I", total) + b"WAVE" + chunks)
-    return path
+    with BwfWriter(path, channels, sample_rate, bit_depth=bit_depth, bext=bext, ixml=ixml) as writer:
+        writer.write(audio)
+    return Path(path)
+
+
+class BwfWriter:
+    """Stream a Broadcast WAV block by block (bounded memory); it appears atomically on a clean close."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        channels: int,
+        sample_rate: int,
+        *,
+        bit_depth: int = 24,
+        bext: Bext | None = None,
+        ixml: IXml | None = None,
+    ) -> None:
+        self.path = Path(path)
+        if channels < 1:
+            raise MediaError("audio must be (channels, samples) with at least one channel", path=self.path)
+        self.channels, self.bit_depth = channels, bit_depth
+        self._head = _header(channels, sample_rate, bit_depth, bext, ixml)
+        self._ctx = atomic_path(self.path)
+        self._fh: BinaryIO | None = None
+        self.data_bytes = 0
+
+    def __enter__(self) -> BwfWriter:
+        tmp = self._ctx.__enter__()
+        self._fh = open(tmp, "wb")
+        self._fh.write(b"RIFF\0\0\0\0WAVE" + self._head + b"data\0\0\0\0")
+        return self
+
+    def write(self, block: npt.NDArray[np.generic]) -> None:
+        """Append ``(channels, n)`` samples (float −1..1, or integers at the bit depth)."""
+        if self._fh is None:
+            raise MediaError("BwfWriter used outside its with-block", path=self.path)
+        if block.ndim != 2 or block.shape[0] != self.channels:
+            raise MediaError(f"block has shape {block.shape}, expected ({self.channels}, n)", path=self.path)
+        data = to_pcm_bytes(block, self.bit_depth)
+        if 4 + len(self._head) + 8 + self.data_bytes + len(data) > _RIFF_LIMIT:
+            raise MediaError("file would exceed 4 GiB (RF64 is not supported yet)", path=self.path)
+        self._fh.write(data)
+        self.data_bytes += len(data)
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            if exc is None:
+                pad = self.data_bytes & 1
+                if pad:
+                    fh.write(b"\0")
+                fh.seek(4)
+                fh.write(struct.pack("<I", 4 + len(self._head) + 8 + self.data_bytes + pad))
+                fh.seek(4 + 4 + 4 + len(self._head) + 4)
+                fh.write(struct.pack("<I", self.data_bytes))
+            fh.close()
+        if exc is None:
+            self._ctx.__exit__(None, None, None)
+        else:
+            self._ctx.__exit__(type(exc), exc, exc.__traceback__)
 
 
 def _text(root: ET.Element | None, xpath: str) -> str | None:
