@@ -48,6 +48,7 @@ def _register() -> None:
     app.command("cuts")(editorial.cuts)
     app.add_typer(edit.app, name="edit")
     app.command("diff")(editorial.diff)
+    app.command("import")(editorial.import_)
     app.command("render")(render.render)
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)

@@ -241,3 +241,28 @@ def diff(
         print_json(changes.to_dict())
     else:
         console.print(changes.to_text(), highlight=False, markup=False)
+
+
+@handle_errors
+def import_(
+    path: Path = typer.Argument(..., help="An EDL, FCP7 XML, AAF or OTIO file from another editing system."),
+    name: str = typer.Option(..., "--name", help="Cut name to save it under (next version)."),
+    project_dir: Path | None = PROJECT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Import a cut as a new version; a malformed file names the line, offline media is listed (exit 1)."""
+    from posthouse.core.project import Project
+    from posthouse.picture.cuts import CutStore
+    from posthouse.picture.importing import import_cut
+
+    project = Project.open(project_dir)
+    imported = import_cut(path, rate=project.config.rate)
+    ref = CutStore(project.root / "cuts").save(name, imported.timeline, message=f"imported from {path.name}")
+    if as_json:
+        print_json({"cut": str(ref), "offline": imported.offline})
+    else:
+        console.print(f"imported {path.name} as {ref}", highlight=False)
+        for clip in imported.offline:
+            console.print(f"  [red]offline[/] {clip}", highlight=False)
+    if imported.offline:
+        raise typer.Exit(1)
