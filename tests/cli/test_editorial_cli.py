@@ -94,3 +94,21 @@ def test_turnover_refuses_an_unlocked_cut(project: tuple[Path, Path]) -> None:
     _run(["assemble", "--script", str(shoot / "script.json"), "--name", "reel2"], root)
     result = runner.invoke(app, ["turnover", "reel2", "--project", str(root)])
     assert result.exit_code == 2 and "not locked" in result.output
+
+
+def test_insert_a_catalogued_take_with_its_sound(project: tuple[Path, Path]) -> None:
+    from posthouse.picture.cuts import CutStore
+    from posthouse.picture.edit import sync_breaks
+
+    root, shoot = project
+    _run(["assemble", "--script", str(shoot / "script.json"), "--name", "reel3"], root)
+    before = CutStore(root / "cuts").open("reel3")
+    clip = next(iter(before.tracks[0].find_clips())).name
+    done = _run(["edit", "insert", "reel3", "--clip", clip, "--at", "0"], root)
+    assert done["saved"] == "reel3@v002" and not done["sync_breaks"]
+    after = CutStore(root / "cuts").open("reel3@v2")
+    assert len(after.tracks[0]) == len(before.tracks[0]) + 1
+    assert all(len(t) == len(before.tracks[i]) + 1 for i, t in enumerate(after.tracks))  # sound came too
+    assert not sync_breaks(after)
+    grew = round(after.tracks[0].duration().value - before.tracks[0].duration().value)
+    assert grew == round(after.tracks[0][0].source_range.duration.value)

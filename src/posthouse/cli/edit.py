@@ -383,3 +383,81 @@ def marker(
         f"marker at {at}",
         lambda tl: edit.add_marker(tl, _frame(tl, at), note, color=color.upper()),
     )
+
+
+def _place(
+    cut: str,
+    clip: str,
+    at: str,
+    source_in: str | None,
+    source_out: str | None,
+    track: str,
+    project_dir: Path | None,
+    as_json: bool,
+    how: str,
+) -> None:
+    from posthouse.core.errors import UsageError
+    from posthouse.core.project import Project
+    from posthouse.core.time import Timecode
+    from posthouse.picture import edit
+    from posthouse.picture.assemble import take_items
+    from posthouse.picture.bins import select_media
+    from posthouse.picture.syncing import synced_takes
+
+    project = Project.open(project_dir)
+    records = [
+        r for r in select_media(project.catalog, role="picture") if (r.clip or "").upper() == clip.upper()
+    ]
+    if not records:
+        raise UsageError(
+            f"no camera clip named {clip} in the catalog", hint="see `posthouse catalog --kind video`"
+        )
+    take = synced_takes(project, records[:1])[0]
+    rate = project.config.rate
+
+    def tc(label: str | None) -> int | None:
+        return None if label is None else Timecode.parse(label, rate).frames
+
+    video, audio = take_items(take, rate, source_in=tc(source_in), source_out=tc(source_out))
+
+    def op(tl: Any) -> tuple[Any, Any]:
+        sound_tracks = [t.name for t in tl.tracks if t.kind == "Audio"]
+        also = dict(zip(sound_tracks, audio, strict=False))
+        frame = _frame(tl, at)
+        if how == "insert":
+            return edit.insert(tl, track, frame, video, also=also)
+        return edit.overwrite(tl, track, frame, video, also=also)
+
+    _apply(cut, project_dir, as_json, f"{how} {clip} at {at}", op)
+
+
+@app.command("insert")
+@handle_errors
+def insert(
+    cut: str = CUT,
+    clip: str = typer.Option(..., "--clip", help="Camera clip name from the catalog."),
+    at: str = typer.Option(..., "--at", help="Record frame or TC."),
+    source_in: str | None = typer.Option(None, "--in", help="Source TC in (default: where sound starts)."),
+    source_out: str | None = typer.Option(None, "--out", help="Source TC out (exclusive)."),
+    track: str = TRACK,
+    project_dir: Path | None = PROJECT_OPTION,
+    as_json: bool = JSON,
+) -> None:
+    """Insert a catalogued take (picture and its synced sound) at --at; later material ripples."""
+    _place(cut, clip, at, source_in, source_out, track, project_dir, as_json, "insert")
+
+
+@app.command("overwrite")
+@handle_errors
+def overwrite(
+    cut: str = CUT,
+    clip: str = typer.Option(..., "--clip", help="Camera clip name from the catalog."),
+    at: str = typer.Option(..., "--at", help="Record frame or TC."),
+    source_in: str | None = typer.Option(None, "--in", help="Source TC in (default: where sound starts)."),
+    source_out: str | None = typer.Option(None, "--out", help="Source TC out (exclusive)."),
+    track: str = TRACK,
+    project_dir: Path | None = PROJECT_OPTION,
+    as_json: bool = JSON,
+) -> None:
+    """Overwrite a catalogued take (picture and its synced sound) over the cut at --at; no ripple."""
+    _place(cut, clip, at, source_in, source_out, track, project_dir, as_json, "overwrite")

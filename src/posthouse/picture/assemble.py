@@ -25,7 +25,7 @@ from posthouse.core.time import Rate, Timecode
 from posthouse.picture.interchange import SyncedTake
 from posthouse.picture.syncing import synced_takes
 
-__all__ = ["TAKE_CHOICES", "ScriptScene", "assemble", "read_script"]
+__all__ = ["TAKE_CHOICES", "ScriptScene", "assemble", "read_script", "take_items"]
 
 TAKE_CHOICES = ("circled", "best", "all")
 RECORD_START = "01:00:00:00"
@@ -167,6 +167,44 @@ def _audio_clips(take: SyncedTake, rate: Rate, link: str) -> tuple[int, list[oti
 def _frames(track: otio.schema.Track, fps: float) -> int:
     frames: int = round(track.duration().rescaled_to(fps).value)
     return frames
+
+
+def take_items(
+    take: SyncedTake, rate: Rate, *, source_in: int | None = None, source_out: int | None = None
+) -> tuple[otio.schema.Clip, list[otio.schema.Clip]]:
+    """A camera clip and its linked production-sound clips, cut to source frames ``[source_in, source_out)``.
+
+    Source frames are the picture's timecode frame numbers; the default is the whole stretch that has
+    sound (or the whole clip when it has none). Picture and sound start on the same record frame.
+    """
+    link = f"{take.picture.scene}-{take.picture.take}/{take.picture.clip}"
+    video = _video_clip(take, rate, link)
+    lead, audio = _audio_clips(take, rate, link)
+    fps = video.source_range.start_time.rate
+    start = int(video.source_range.start_time.value)
+    have_from = start + lead
+    have_to = have_from + (
+        round(audio[0].source_range.duration.value * rate.fps / audio[0].source_range.start_time.rate)
+        if audio
+        else int(video.source_range.duration.value) - lead
+    )
+    lo = have_from if source_in is None else source_in
+    hi = have_to if source_out is None else source_out
+    if not (have_from <= lo < hi <= have_to):
+        raise UsageError(
+            f"source range {lo}–{hi} is outside what {video.name} has with sound ({have_from}–{have_to})"
+        )
+    video.source_range = otio.opentime.TimeRange(
+        otio.opentime.RationalTime(lo, fps), otio.opentime.RationalTime(hi - lo, fps)
+    )
+    for clip in audio:
+        sr = clip.source_range.start_time.rate
+        spf = sr / float(rate.fps)
+        begin = clip.source_range.start_time.value + (lo - have_from) * spf
+        clip.source_range = otio.opentime.TimeRange(
+            otio.opentime.RationalTime(begin, sr), otio.opentime.RationalTime((hi - lo) * spf, sr)
+        )
+    return video, audio
 
 
 def _gap(frames: int, rate: Rate) -> otio.schema.Gap:
