@@ -12,8 +12,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+from rich.filesize import decimal
+from rich.progress import BarColumn, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgressBar
+from rich.text import Text
 
 from posthouse.core.errors import PosthouseError
 from posthouse.core.progress import Cancelled
@@ -75,6 +77,17 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+class _CountColumn(ProgressColumn):
+    """``done/total``; byte counts (totals of ten million and more) shown as sizes, e.g. 253.0/265.3 MB."""
+
+    def render(self, task: Task) -> Text:
+        total = task.total
+        if total is not None and total >= 10_000_000:
+            return Text(f"{decimal(int(task.completed))}/{decimal(int(total))}", style="progress.download")
+        done = int(task.completed)
+        return Text(f"{done}/{int(total)}" if total is not None else str(done), style="progress.download")
+
+
 class RichProgress:
     """A :class:`posthouse.core.progress.Progress` drawn with Rich on stderr."""
 
@@ -104,7 +117,7 @@ def rich_progress(enabled: bool = True) -> Iterator[RichProgress]:
     bar = RichProgressBar(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        _CountColumn(),
         TimeRemainingColumn(),
         console=err_console,
         disable=not enabled,
