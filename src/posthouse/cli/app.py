@@ -32,7 +32,7 @@ def _root(
 
 def _register() -> None:
     # Sub-command modules are small and import their department code inside the command body.
-    from posthouse.cli import dailies, demo, edit, editorial, ingest, probe, project, render, tc
+    from posthouse.cli import dailies, demo, edit, editorial, ingest, loudness, probe, project, render, tc
 
     app.command("tc")(tc.tc)
     app.command("probe")(probe.probe)
@@ -50,6 +50,7 @@ def _register() -> None:
     app.command("diff")(editorial.diff)
     app.command("import")(editorial.import_)
     app.command("render")(render.render)
+    app.command("loudness")(loudness.loudness)
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)
     app.add_typer(demo.app, name="demo")
