@@ -31,6 +31,7 @@ __all__ = [
     "BurnInSpec",
     "OfflineClip",
     "RenderReport",
+    "default_size",
     "iter_timeline_audio",
     "iter_timeline_frames",
     "render_timeline",
@@ -199,7 +200,8 @@ class _Picture:
         return out
 
 
-def _default_size(plan: TimelinePlan) -> tuple[int, int]:
+def default_size(plan: TimelinePlan) -> tuple[int, int]:
+    """The first readable picture source's size, rounded up to even (1920x1080 when there is none)."""
     import av
 
     for track in plan.video:
@@ -215,7 +217,7 @@ def _default_size(plan: TimelinePlan) -> tuple[int, int]:
 
 
 def _check_size(plan: TimelinePlan, size: tuple[int, int] | None) -> tuple[int, int]:
-    w, h = size if size is not None else _default_size(plan)
+    w, h = size if size is not None else default_size(plan)
     if w <= 0 or h <= 0 or w % 2 or h % 2:
         raise UsageError(
             f"output size must be positive and even, got {w}x{h}", where=f"timeline {plan.name!r}"

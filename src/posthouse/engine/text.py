@@ -13,15 +13,16 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["TextPainter", "painter"]
+__all__ = ["TextPainter", "load_font", "painter"]
 
 _FONTS: Final = ("DejaVuSansMono-Bold.ttf", "DejaVuSansMono.ttf", "LiberationMono-Bold.ttf")
 
 FontT = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
-def _font(size: int) -> FontT:
-    for name in _FONTS:
+def load_font(size: int, names: tuple[str, ...] = _FONTS) -> FontT:
+    """The first of ``names`` that Pillow can load at ``size`` pixels, else Pillow's built-in font."""
+    for name in names:
         try:
             return ImageFont.truetype(name, size)
         except OSError:
@@ -34,7 +35,7 @@ class TextPainter:
 
     def __init__(self, size: int) -> None:
         self.size = max(6, size)
-        self._font = _font(self.size)
+        self._font = load_font(self.size)
         ascent, descent = (
             self._font.getmetrics() if isinstance(self._font, ImageFont.FreeTypeFont) else (size, 0)
         )

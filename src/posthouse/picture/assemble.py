@@ -22,7 +22,7 @@ import opentimelineio as otio
 from posthouse.core.errors import UsageError
 from posthouse.core.project import Project
 from posthouse.core.time import Rate, Timecode
-from posthouse.picture.interchange import SyncedTake
+from posthouse.picture.interchange import SyncedTake, sound_channel_clip, video_clip
 from posthouse.picture.syncing import synced_takes
 
 __all__ = ["TAKE_CHOICES", "ScriptScene", "assemble", "read_script", "take_items"]
@@ -98,19 +98,7 @@ def _choose(takes: list[SyncedTake], how: str) -> list[SyncedTake]:
 
 def _video_clip(take: SyncedTake, rate: Rate, link: str) -> otio.schema.Clip:
     pic = take.picture
-    clip_rate = Rate.parse(pic.rate) if pic.rate else rate
-    fps = float(clip_rate.fps)
-    start = Timecode.parse(pic.start_timecode, clip_rate).frames if pic.start_timecode else 0
-    frames = int(pic.frames or 0)
-    available = otio.opentime.TimeRange(
-        otio.opentime.RationalTime(start, fps), otio.opentime.RationalTime(frames, fps)
-    )
-    ref = otio.schema.ExternalReference(
-        target_url=take.picture_path.resolve().as_uri(), available_range=available
-    )
-    clip = otio.schema.Clip(
-        name=pic.clip or take.picture_path.stem, media_reference=ref, source_range=available
-    )
+    clip = video_clip(take, Rate.parse(pic.rate) if pic.rate else rate)
     clip.metadata["posthouse"] = {
         "link": link,
         "reel": pic.reel,
@@ -135,31 +123,10 @@ def _audio_clips(take: SyncedTake, rate: Rate, link: str) -> tuple[int, list[oti
     first = offset + lead * spf  # sound sample under record frame `lead`
     usable = int((Fraction(int(snd.samples or 0)) - first) // spf)
     length = max(0, min(frames - lead, usable))
-    tref = int(snd.time_reference or 0)
-    names = ((snd.probe or {}).get("bwf") or {}).get("track_names") or []
     clips = []
     for ch in range(int(snd.channels or 1)):
-        ref = otio.schema.ExternalReference(
-            target_url=take.sound_path.resolve().as_uri(),
-            available_range=otio.opentime.TimeRange(
-                otio.opentime.RationalTime(tref, sr), otio.opentime.RationalTime(int(snd.samples or 0), sr)
-            ),
-        )
-        clip = otio.schema.Clip(
-            name=f"{take.sound_path.stem} {names[ch] if ch < len(names) else f'CH{ch + 1}'}",
-            media_reference=ref,
-            source_range=otio.opentime.TimeRange(
-                otio.opentime.RationalTime(float(tref + first), sr),
-                otio.opentime.RationalTime(float(length * spf), sr),
-            ),
-        )
-        clip.metadata["posthouse"] = {
-            "link": link,
-            "channel": ch,
-            "track_name": names[ch] if ch < len(names) else None,
-            "reel": snd.reel,
-            "drift_ppm": sync.drift_ppm,
-        }
+        clip = sound_channel_clip(take, ch, float(first), float(length * spf))
+        clip.metadata["posthouse"].update({"link": link, "reel": snd.reel, "drift_ppm": sync.drift_ppm})
         clips.append(clip)
     return lead, clips
 

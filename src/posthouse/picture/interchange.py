@@ -19,7 +19,15 @@ from posthouse.core.catalog import MediaRecord, SyncRecord
 from posthouse.core.fsutil import atomic_path
 from posthouse.core.time import Rate, Timecode
 
-__all__ = ["SyncedTake", "ale_collection", "sync_timeline", "write_ale", "write_sync_otio"]
+__all__ = [
+    "SyncedTake",
+    "ale_collection",
+    "sound_channel_clip",
+    "sync_timeline",
+    "video_clip",
+    "write_ale",
+    "write_sync_otio",
+]
 
 ALE_COLUMNS = [
     "Scene",
@@ -57,7 +65,8 @@ def _rate(rec: MediaRecord, fallback: Rate) -> Rate:
         return fallback
 
 
-def _video_clip(take: SyncedTake, rate: Rate) -> otio.schema.Clip:
+def video_clip(take: SyncedTake, rate: Rate) -> otio.schema.Clip:
+    """The whole camera clip, its source range in its own timecode frames."""
     pic = take.picture
     fps = float(rate.fps)
     start = Timecode.parse(pic.start_timecode, rate).frames if pic.start_timecode else 0
@@ -84,7 +93,7 @@ def ale_collection(takes: Sequence[SyncedTake], rate: Rate) -> otio.schema.Seria
     for take in takes:
         pic, snd, sync = take.picture, take.sound, take.sync
         clip_rate = _rate(pic, rate)
-        clip = _video_clip(take, clip_rate)
+        clip = video_clip(take, clip_rate)
         sound_tc = snd.start_timecode if snd is not None else None
         if (
             sync is not None
@@ -131,11 +140,43 @@ def write_ale(takes: Sequence[SyncedTake], path: str | Path, rate: Rate) -> Path
     return path
 
 
+def sound_channel_clip(take: SyncedTake, channel: int, first: float, length: float) -> otio.schema.Clip:
+    """One channel of the take's production sound: samples ``[first, first + length)`` of the file.
+
+    The media's available range is in samples since midnight (the BWF TimeReference), so the clip's
+    source range is sound timecode; ``metadata["posthouse"]`` names the channel and its iXML track.
+    """
+    snd, path = take.sound, take.sound_path
+    assert snd is not None and path is not None
+    sr = int(snd.sample_rate or 48000)
+    tref = int(snd.time_reference or 0)
+    names = ((snd.probe or {}).get("bwf") or {}).get("track_names") or []
+    name = names[channel] if channel < len(names) else f"CH{channel + 1}"
+    ref = otio.schema.ExternalReference(
+        target_url=path.resolve().as_uri(),
+        available_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(tref, sr), otio.opentime.RationalTime(int(snd.samples or 0), sr)
+        ),
+    )
+    clip = otio.schema.Clip(
+        name=f"{path.stem} {name}",
+        media_reference=ref,
+        source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(tref + first, sr), otio.opentime.RationalTime(length, sr)
+        ),
+    )
+    clip.metadata["posthouse"] = {
+        "channel": channel,
+        "track_name": names[channel] if channel < len(names) else None,
+    }
+    return clip
+
+
 def sync_timeline(take: SyncedTake, rate: Rate) -> otio.schema.Timeline:
     """One synced take as an OTIO timeline: the camera clip over the production sound's channels."""
     pic, snd, sync = take.picture, take.sound, take.sync
     clip_rate = _rate(pic, rate)
-    video = _video_clip(take, clip_rate)
+    video = video_clip(take, clip_rate)
     tl = otio.schema.Timeline(name=f"{pic.scene or ''}-{pic.take or ''} {video.name}".strip(" -"))
     tl.global_start_time = video.source_range.start_time
     v1 = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
@@ -157,29 +198,13 @@ def sync_timeline(take: SyncedTake, rate: Rate) -> otio.schema.Timeline:
     if snd is None or take.sound_path is None or sync is None or sync.offset_samples is None:
         return tl
     sr = int(snd.sample_rate or 48000)
-    tref = int(snd.time_reference or 0)
     pic_samples = round(Fraction(int(pic.frames or 0)) / clip_rate.fps * sr)
     offset = int(sync.offset_samples)
     lead_gap = max(-offset, 0)
     first = max(offset, 0)
     length = max(0, min(pic_samples - lead_gap, int(snd.samples or 0) - first))
-    names = ((snd.probe or {}).get("bwf") or {}).get("track_names") or []
     for ch in range(int(snd.channels or 1)):
-        name = names[ch] if ch < len(names) else f"CH{ch + 1}"
-        ref = otio.schema.ExternalReference(
-            target_url=take.sound_path.resolve().as_uri(),
-            available_range=otio.opentime.TimeRange(
-                otio.opentime.RationalTime(tref, sr), otio.opentime.RationalTime(int(snd.samples or 0), sr)
-            ),
-        )
-        clip = otio.schema.Clip(
-            name=f"{take.sound_path.stem} {name}",
-            media_reference=ref,
-            source_range=otio.opentime.TimeRange(
-                otio.opentime.RationalTime(tref + first, sr), otio.opentime.RationalTime(length, sr)
-            ),
-        )
-        clip.metadata["posthouse"] = {"channel": ch, "track_name": name}
+        clip = sound_channel_clip(take, ch, first, length)
         track = otio.schema.Track(name=f"A{ch + 1}", kind=otio.schema.TrackKind.Audio)
         if lead_gap:
             track.append(

@@ -42,7 +42,15 @@ from posthouse.core.time import (
     frames_to_time_range,
     rational_time_to_frames,
 )
-from posthouse.engine import SAMPLE_RATE, BurnInSpec, RenderReport, plan_timeline, render_timeline
+from posthouse.engine import (
+    SAMPLE_RATE,
+    BurnInSpec,
+    RenderReport,
+    default_size,
+    plan_timeline,
+    render_timeline,
+)
+from posthouse.engine.text import load_font
 
 __all__ = [
     "LEADER_SECONDS",
@@ -93,12 +101,7 @@ class ReferenceReport:
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    for name in _FONTS:
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=size)
+    return load_font(size, _FONTS)
 
 
 def _centered_text(draw: ImageDraw.ImageDraw, size: tuple[int, int], text: str, fill: int) -> None:
@@ -240,21 +243,8 @@ def _reference_timeline(
 
 
 def _output_size(timeline: otio.schema.Timeline, size: tuple[int, int] | None) -> tuple[int, int]:
-    """``size``, else the first readable picture source's size rounded up to even (the engine's rule)."""
-    if size is not None:
-        return size
-    import av
-
-    for track in plan_timeline(timeline).video:
-        for clip in track:
-            if clip.path is not None and clip.path.exists():
-                try:
-                    with av.open(str(clip.path)) as container:
-                        cc = container.streams.video[0].codec_context
-                        return (int(cc.width) + 1) // 2 * 2, (int(cc.height) + 1) // 2 * 2
-                except (av.error.FFmpegError, IndexError, ValueError):
-                    continue
-    return 1920, 1080
+    """``size``, else the engine's default: the first readable picture source's size."""
+    return size if size is not None else default_size(plan_timeline(timeline))
 
 
 def render_reference(

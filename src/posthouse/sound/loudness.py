@@ -293,17 +293,17 @@ def _lra(short: FloatArray) -> float:
 def measure_file(path: str | Path, *, block: int = 1 << 16) -> LoudnessResult:
     """Measure a WAV or any movie's first sound stream, streaming."""
     from posthouse.core.errors import MediaError
-    from posthouse.core.media.decode import _sample_rate, iter_audio_blocks
+    from posthouse.core.media.decode import audio_sample_rate, iter_audio_blocks
 
     p = Path(path)
     meter: LoudnessMeter | None = None
     for chunk in iter_audio_blocks(p, block=block):
         if meter is None:
-            meter = LoudnessMeter(_sample_rate(p, 0), chunk.shape[0])
+            meter = LoudnessMeter(audio_sample_rate(p), chunk.shape[0])
         meter.push(chunk)
     if meter is None:
         try:
-            rate = _sample_rate(p, 0)
+            rate = audio_sample_rate(p)
         except Exception as exc:
             raise MediaError(f"cannot read sound: {exc}", path=p) from exc
         meter = LoudnessMeter(rate, 1)

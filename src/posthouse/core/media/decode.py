@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from posthouse.core.errors import DamagedMediaError, MediaError
 
-__all__ = ["iter_audio_blocks", "iter_video_frames", "read_audio"]
+__all__ = ["audio_sample_rate", "iter_audio_blocks", "iter_video_frames", "read_audio"]
 
 
 def _open(path: str | Path) -> Any:
@@ -122,13 +122,15 @@ def read_audio(path: str | Path, *, stream: int = 0) -> tuple[npt.NDArray[np.flo
     """Read a whole sound stream as ``(channels, samples)`` float32 and its sample rate (small files)."""
     p = Path(path)
     blocks = list(iter_audio_blocks(p, block=1 << 20, stream=stream))
-    rate = _sample_rate(p, stream)
+    rate = audio_sample_rate(p, stream)
     if not blocks:
         return np.zeros((1, 0), np.float32), rate
     return np.concatenate(blocks, axis=1), rate
 
 
-def _sample_rate(path: Path, stream: int) -> int:
+def audio_sample_rate(path: str | Path, stream: int = 0) -> int:
+    """The sample rate of a sound stream (WAV/AIFF/FLAC through soundfile, anything else through PyAV)."""
+    path = Path(path)
     if path.suffix.lower() in (".wav", ".bwf", ".w64", ".aif", ".aiff", ".flac"):
         import soundfile as sf
 
