@@ -32,7 +32,19 @@ def _root(
 
 def _register() -> None:
     # Sub-command modules are small and import their department code inside the command body.
-    from posthouse.cli import dailies, demo, edit, editorial, ingest, loudness, probe, project, render, tc
+    from posthouse.cli import (
+        dailies,
+        demo,
+        edit,
+        editorial,
+        ingest,
+        loudness,
+        mix,
+        probe,
+        project,
+        render,
+        tc,
+    )
 
     app.command("tc")(tc.tc)
     app.command("probe")(probe.probe)
@@ -51,6 +63,7 @@ def _register() -> None:
     app.command("import")(editorial.import_)
     app.command("render")(render.render)
     app.command("loudness")(loudness.loudness)
+    app.command("mix")(mix.mix)
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)
     app.add_typer(demo.app, name="demo")

@@ -227,6 +227,23 @@ class LoudnessMeter:
         """Short-term loudness (3 s) every ``step_s`` (multiple of 10 ms), first at 3 s."""
         return _to_lufs(self._windows(_SHORT, max(1, round(step_s * _SUB_PER_S))))
 
+    def gated_integrated(self, keep: npt.ArrayLike, *, min_fraction: float = 0.5) -> float:
+        """Integrated loudness over only the 400 ms blocks where ``keep`` (one flag per 10 ms from the
+        start, e.g. speech activity) is set in at least ``min_fraction`` of the block; absolute gate only,
+        as dialogue gating does. ``-inf`` when no block qualifies."""
+        blocks = self._windows(_MOMENTARY, _HOP)
+        if blocks.size == 0:
+            return -math.inf
+        flags = np.zeros(self._sub, np.float64)
+        k = np.asarray(keep, dtype=bool)[: self._sub]
+        flags[: k.size] = k
+        cs = np.concatenate(([0.0], np.cumsum(flags)))
+        ends = np.arange(_MOMENTARY, self._sub + 1)
+        ends = ends[ends % _HOP == 0][: blocks.size]
+        frac = (cs[ends] - cs[ends - _MOMENTARY]) / _MOMENTARY
+        chosen = blocks[: ends.size][frac >= min_fraction]
+        return _gated(chosen, -math.inf) if chosen.size else -math.inf
+
     def result(self) -> LoudnessResult:
         """The measurement so far (the meter can keep taking blocks afterwards)."""
         blocks = self._windows(_MOMENTARY, _HOP)
