@@ -162,8 +162,11 @@ class LoudnessMeter:
         if n == 0:
             return
         self._peaks(x)
-        y, self._zi = signal.sosfilt(self._sos, x, axis=1, zi=self._zi)
-        power = self._weights @ (y * y)
+        if x.any() or self._zi.any():
+            y, self._zi = signal.sosfilt(self._sos, x, axis=1, zi=self._zi)
+            power = self._weights @ (y * y)
+        else:  # digital silence through a filter at rest (a stem with nothing on it): skip the filter
+            power = np.zeros(n)
         cs = np.concatenate(([0.0], np.cumsum(power)))
         # sub-block boundaries b_k = k * fs // 100 with pos < b_k <= pos + n
         end = self._pos + n
