@@ -43,6 +43,8 @@ def _register() -> None:
         probe,
         project,
         render,
+        sfx,
+        sound,
         tc,
     )
 
@@ -63,6 +65,8 @@ def _register() -> None:
     app.command("import")(editorial.import_)
     app.command("render")(render.render)
     app.command("loudness")(loudness.loudness)
+    app.add_typer(sound.app, name="sound")
+    app.add_typer(sfx.app, name="sfx")
     app.command("mix")(mix.mix)
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)

@@ -80,7 +80,7 @@ def run(
     cluster: str | None = CLUSTER,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """Run the pipeline on the demo shoot: offload, catalog, sync, dailies, assembly, lock, turnover.
+    """Run the pipeline on the demo shoot: offload, catalog, sync, dailies, assembly, lock, turnover, sound.
 
     Re-running keeps what is done. Exit code 1 when something other than the planted faults went wrong.
     """
@@ -142,4 +142,28 @@ def _print_demo(d: dict[str, Any]) -> None:
     if ed:
         console.print(f"  cut:     {ed['cut']} ({ed['events']} takes), locked {ed['content_hash'][:19]}…")
         console.print(f"  turnover: {ed['turnover']}")
+    snd = d.get("sound") or {}
+    if snd:
+        dx = snd["dialogue"]
+        console.print(
+            f"  dialogue: SNR {dx['snr_before_db']:.1f} → {dx['snr_after_db']:.1f} dB, segmental "
+            f"{dx['segsnr_before_db']:.1f} → {dx['segsnr_after_db']:.1f} dB against the clean dialogue"
+        )
+        if "adr" in snd:
+            adr = snd["adr"]
+            console.print(
+                f"  ADR:      {adr['cue']} aligned, residual median {adr['residual_median_ms']:.1f} ms, "
+                f"max {adr['residual_max_ms']:.1f} ms (words vs the guide: {adr['word_error_max_ms']:.1f} ms)"
+            )
+        console.print(f"  effects:  {len(snd['effects']['placed'])} clips spotted")
+        for name, m in snd["mix"].items():
+            levels = ", ".join(
+                f"{lay} {v:.1f} LUFS / {m['true_peak_dbtp'][lay]:.1f} dBTP"
+                for lay, v in m["measured_lufs"].items()
+            )
+            verdict = "meets" if m["passed"] else "MISSES"
+            console.print(
+                f"  mix {name:9s} {verdict} ({m['gating']}-gated, target {m['target_lufs']:g}): {levels}"
+            )
+        console.print(f"  DAW:      {snd['daw']['aaf']}")
     console.print(f"  report:  {Path(d['root']) / 'demo_report.json'}")

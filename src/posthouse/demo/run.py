@@ -1,4 +1,4 @@
-"""The end-to-end demo: shoot → offload → catalog → sync → dailies → assembly → lock → turnover.
+"""The end-to-end demo: shoot → offload → catalog → sync → dailies → assembly → lock → turnover → sound.
 
 It grows with every department. Each stage is resumable, so running it again does only what is left.
 The demo measures itself against the shoot's ground truth (sync error per take) and says so.
@@ -18,6 +18,7 @@ from posthouse.core.jobs import Executor
 from posthouse.core.progress import NULL_PROGRESS, CancelToken, Progress
 from posthouse.core.project import CONFIG_NAME, Project
 from posthouse.demo.shoot import ShootSpec, generate_shoot
+from posthouse.demo.sound import run_sound
 
 __all__ = ["DemoReport", "run_demo"]
 
@@ -37,6 +38,7 @@ class DemoReport:
     sync: list[dict[str, Any]] = field(default_factory=list)
     dailies: dict[str, Any] = field(default_factory=dict)
     editorial: dict[str, Any] = field(default_factory=dict)
+    sound: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sync_errors(self) -> list[str]:
@@ -58,6 +60,7 @@ class DemoReport:
             and not self.sync_errors
             and not self.offload.get("failed")
             and not self.dailies.get("failed")
+            and all(m.get("passed") for m in self.sound.get("mix", {}).values())
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +78,7 @@ class DemoReport:
             "sync_errors": self.sync_errors,
             "dailies": self.dailies,
             "editorial": self.editorial,
+            "sound": self.sound,
             "ok": self.ok,
         }
 
@@ -184,6 +188,9 @@ def run_demo(
         stages.append("dailies")
         editorial = _editorial(project, shoot_dir)
         stages.extend(["assembly", "lock", "turnover"])
+        cut_name, _, version = str(editorial["cut"]).partition("@v")
+        sound = run_sound(project.root, shoot_dir, cut_name, int(version), progress=progress, cancel=cancel)
+        stages.append("sound")
     finally:
         project.close()
     planted = {Path(f["file"]).name for f in truth["faults"] if f["kind"] == "truncated_camera_file"}
@@ -201,5 +208,6 @@ def run_demo(
         report.sync.append(entry)
     report.dailies = {**run.to_dict(), "failed": [o.take for o in run.failed]}
     report.editorial = editorial
+    report.sound = sound
     atomic_write_text(root / "demo_report.json", json.dumps(report.to_dict(), indent=2, default=str))
     return report

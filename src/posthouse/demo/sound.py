@@ -1,0 +1,156 @@
+"""The demo's sound stage: from the locked cut to a printmaster for every loudness spec.
+
+Session from the locked cut → dialogue cleanup (best mic per line, room tone) with its SNR against the
+shoot's clean dialogue → an ADR line re-recorded and aligned to the guide → effects spotted from a
+generated UCS library (backgrounds per shot, markers for a knock and a Foley cup) → a stand-in music
+cue → the mix for each spec (stems and M&E) → the DAW export (AAF + OTIO with WAV media).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import opentimelineio as otio
+
+from posthouse.core.fsutil import atomic_write_text
+from posthouse.core.progress import NULL_PROGRESS, CancelToken, Progress
+from posthouse.core.time import Rate, frames_to_samples, rational_time_to_frames
+
+__all__ = ["DEMO_SPECS", "run_sound"]
+
+DEMO_SPECS = ("ebu-r128", "atsc-a85", "netflix", "cinema")
+
+
+def _done(sdir: Path) -> dict[str, Any] | None:
+    summary = sdir / "sound_summary.json"
+    if not summary.is_file():
+        return None
+    doc: dict[str, Any] = json.loads(summary.read_text(encoding="utf-8"))
+    return doc if all(Path(m["report"]).is_file() for m in doc.get("mix", {}).values()) else None
+
+
+def _markers(session: otio.schema.Timeline, rate: Rate, duration: int) -> None:
+    """The sound supervisor's spotting notes as markers: a knock early on, a cup set down later."""
+    for frac, name, comment in ((0.2, "SFX knock", "door knock"), (0.6, "FOLEY cup", "cup set down")):
+        frame = int(duration * frac)
+        session.tracks.markers.append(
+            otio.schema.Marker(
+                name=name,
+                marked_range=otio.opentime.TimeRange(
+                    otio.opentime.RationalTime(frame, rate.otio_rate),
+                    otio.opentime.RationalTime(1, rate.otio_rate),
+                ),
+                color=otio.schema.MarkerColor.CYAN,
+                comment=comment,
+            )
+        )
+
+
+def run_sound(
+    project_root: Path,
+    shoot_dir: Path,
+    cut_name: str,
+    version: int,
+    *,
+    progress: Progress = NULL_PROGRESS,
+    cancel: CancelToken | None = None,
+) -> dict[str, Any]:
+    """Run the sound stage for ``cut_name@v{version}``; returns (and saves) its summary. Resumes: a finished
+    stage is not run again."""
+    from posthouse.demo.music import write_music_cue
+    from posthouse.demo.sfx import generate_sfx_library
+    from posthouse.sound.daw import export_session
+    from posthouse.sound.dialogue import clean_dialogue, measure_improvement
+    from posthouse.sound.mixer import mix_session
+    from posthouse.sound.session import (
+        free_track,
+        place_clip,
+        save_session,
+        session_from_cut,
+        session_rate,
+        wav_clip,
+    )
+    from posthouse.sound.sfxlib import index_library, load_index
+    from posthouse.sound.specs import load_spec
+    from posthouse.sound.spotting import cut_events, marker_events, spot
+
+    base = f"{cut_name}_v{version:03d}"
+    sdir = project_root / "sound" / base
+    cached = _done(sdir)
+    if cached is not None:
+        return cached
+    cut = otio.adapters.read_from_file(str(project_root / "cuts" / cut_name / f"v{version:03d}.otio"))
+    session = session_from_cut(cut, cut_name=f"{cut_name}@v{version}")
+    rate = session_rate(session)
+    frames = rational_time_to_frames(session.duration(), rate)
+    summary: dict[str, Any] = {"session": str(sdir / "session.otio")}
+
+    clean = clean_dialogue(session, sdir / "dialogue", progress=progress, cancel=cancel)
+    improvement = measure_improvement(session, shoot_dir)
+    summary["dialogue"] = {
+        "clips": len(clean.clips),
+        "fills": len(clean.fills),
+        "warnings": list(clean.warnings),
+        "snr_before_db": round(improvement.snr_before_db, 2),
+        "snr_after_db": round(improvement.snr_after_db, 2),
+        "segsnr_before_db": round(improvement.segsnr_before_db, 2),
+        "segsnr_after_db": round(improvement.segsnr_after_db, 2),
+    }
+
+    library = generate_sfx_library(project_root.parent / "sfx_library", seed=1)
+    index_path = project_root / "sound" / "sfx_index.json"
+    index_library([library[0].parent], index_path)
+    index = load_index(index_path)
+    _markers(session, rate, frames)
+    events = [*cut_events(session, "room tone", stem="backgrounds"), *marker_events(session)]
+    spotted = spot(session, index, events)
+    summary["effects"] = {
+        "library_files": len(library),
+        "placed": [f"{p.track} {Path(p.path).name} @ {p.event.frame}" for p in spotted.placed],
+        "skipped": [s.to_dict() for s in spotted.skipped],
+    }
+
+    cue = write_music_cue(sdir / "music" / "1M1.wav", seconds=frames / float(rate.fps))
+    n = frames_to_samples(frames, rate, 48_000)
+    track = free_track(session, "music", 0, frames)
+    clip = wav_clip(
+        cue,
+        name="1M1",
+        frames=frames,
+        rate=rate,
+        file_samples=n,
+        metadata={"gain_db": -6.0, "fade_in_frames": 24, "fade_out_frames": 48},
+    )
+    place_clip(track, clip, 0, rate)
+    save_session(session, sdir / "session.otio")
+
+    summary["mix"] = {}
+    for name in DEMO_SPECS:
+        out = sdir / "mix" / name
+        report = mix_session(
+            session,
+            out,
+            load_spec(name),
+            name=base,
+            stems=name == "netflix",
+            progress=progress,
+            cancel=cancel,
+        )
+        atomic_write_text(out / "mix_report.json", json.dumps(report.to_dict(), indent=2) + "\n")
+        summary["mix"][name] = {
+            "passed": report.passed,
+            "gating": report.gating,
+            "target_lufs": report.target_lufs,
+            "measured_lufs": {k: round(v, 2) for k, v in report.measured_after.items()},
+            "true_peak_dbtp": {k: round(v, 2) for k, v in report.true_peak_after.items()},
+            "printmaster": {o.layout: str(o.path) for o in report.outputs if o.stem == "printmaster"},
+            "me": {o.layout: str(o.path) for o in report.outputs if o.stem == "me"},
+            "report": str(out / "mix_report.json"),
+        }
+
+    daw = export_session(session, sdir / "daw" / base, name=base)
+    summary["daw"] = {"aaf": str(daw.aaf_path), "otio": str(daw.otio_path), "clips": len(daw.clips)}
+    atomic_write_text(sdir / "sound_summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
