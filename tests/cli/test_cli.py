@@ -107,6 +107,8 @@ def _check_demo_sound(sound: dict[str, Any], root: Path) -> None:
 
     assert sound["dialogue"]["snr_after_db"] > sound["dialogue"]["snr_before_db"] + 3
     assert sound["dialogue"]["segsnr_after_db"] > sound["dialogue"]["segsnr_before_db"] + 3
+    # the ADR take's words land within 10 ms of the guide's (ground-truth word onsets)
+    assert sound["adr"]["word_error_max_ms"] < 10, sound["adr"]
     for name, mix in sound["mix"].items():
         spec = load_spec(name)
         assert mix["passed"], name

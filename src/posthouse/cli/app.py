@@ -33,6 +33,7 @@ def _root(
 def _register() -> None:
     # Sub-command modules are small and import their department code inside the command body.
     from posthouse.cli import (
+        adr,
         dailies,
         demo,
         edit,
@@ -67,6 +68,7 @@ def _register() -> None:
     app.command("loudness")(loudness.loudness)
     app.add_typer(sound.app, name="sound")
     app.add_typer(sfx.app, name="sfx")
+    app.add_typer(adr.app, name="adr")
     app.command("mix")(mix.mix)
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)

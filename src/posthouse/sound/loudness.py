@@ -129,8 +129,10 @@ class LoudnessMeter:
         self._pos = 0  # samples pushed
         self._sub = 0  # complete sub-blocks so far
         self._partial = 0.0  # energy of the sub-block in progress
-        self._sums: list[FloatArray] = []  # weighted energy sums per 10 ms sub-block
-        self._lens: list[npt.NDArray[np.int64]] = []
+        # weighted energy sums per 10 ms sub-block and their lengths, kept small (8 bytes a sub-block:
+        # 2.9 MB for two hours) because gating and LRA need the whole history
+        self._sums: list[npt.NDArray[np.float32]] = []
+        self._lens: list[npt.NDArray[np.int32]] = []
         self._up = _oversampling(sample_rate)
         if self._up > 1:
             # 24 taps per phase, Kaiser: flat within 0.01 dB to 19 kHz at 48 kHz, images below -40 dB;
@@ -177,8 +179,8 @@ class LoudnessMeter:
             vals = cs[bounds - self._pos]
             sums = np.diff(np.concatenate(([-self._partial], vals)))
             starts = np.concatenate(([self._boundary(self._sub)], bounds[:-1]))
-            self._sums.append(sums)
-            self._lens.append(bounds - starts)
+            self._sums.append(sums.astype(np.float32))
+            self._lens.append((bounds - starts).astype(np.int32))
             self._partial = float(cs[n] - vals[-1])
             self._sub = int(ks[-1])
         else:
@@ -213,7 +215,7 @@ class LoudnessMeter:
         """Mean square of windows of ``width`` sub-blocks ending every ``hop`` sub-blocks."""
         if not self._sums or self._sub < width:
             return np.zeros(0)
-        sums = np.concatenate(self._sums)
+        sums = np.concatenate(self._sums).astype(np.float64)
         lens = np.concatenate(self._lens).astype(np.float64)
         cs = np.concatenate(([0.0], np.cumsum(sums)))
         cl = np.concatenate(([0.0], np.cumsum(lens)))

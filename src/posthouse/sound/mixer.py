@@ -164,15 +164,15 @@ def _file_channels(clip: AudioClipPlan) -> int:
 
 
 def track_setups(session: otio.schema.Timeline, plan: TimelinePlan | None = None) -> list[TrackSetup | None]:
-    """The mix setup of each audio track of ``session`` in order; ``None`` for a muted track or one that
-    feeds no stem."""
+    """The mix setup of each audio track of ``session`` in order; ``None`` for a muted track (``mute`` in
+    its metadata, or disabled in OTIO) or one that feeds no stem."""
     plan = plan or plan_timeline(session)
     tracks = [t for t in session.tracks if t.kind == otio.schema.TrackKind.Audio]
     out: list[TrackSetup | None] = []
     for i, track in enumerate(tracks):
         meta = _meta(track)
         stem = track_stem(track)
-        if stem is None or meta.get("mute"):
+        if stem is None or meta.get("mute") or not track.enabled:
             out.append(None)
             continue
         clips = plan.audio[i] if i < len(plan.audio) else []
