@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
+from scipy import ndimage, signal
 
 from posthouse.core.errors import UsageError
 
@@ -144,6 +144,10 @@ class LoudnessMeter:
             self._fir = np.ones(1)
         # polyphase: phase p gives the points p/up of the way between samples; phase 0 is the samples
         self._phases = [self._fir[p :: self._up].astype(np.float32) for p in range(1, self._up)]
+        self._taps = max((len(ph) for ph in self._phases), default=1)
+        self._phase_matrix = np.zeros((self._taps, max(1, self._up - 1)), np.float32)  # (L, phases)
+        for i, ph in enumerate(self._phases):
+            self._phase_matrix[: len(ph), i] = ph
         self._hist = np.zeros((channels, -(-(len(self._fir) - 1) // self._up)), np.float32)
         self._gain_bound = max((float(np.abs(ph).sum()) for ph in self._phases), default=1.0)
         self._hist_peak = 0.0
@@ -187,15 +191,32 @@ class LoudnessMeter:
             self._partial += float(cs[n])
         self._pos = end
 
-    def _interp_peak(self, joined: npt.NDArray[np.float32], first: int) -> float:
-        """Peak of the in-between oversampled points (phases 1..up-1) from input ``first`` on."""
+    def _interp_peak(self, joined: npt.NDArray[np.float32], first: int, above: float = 0.0) -> float:
+        """Peak of the in-between oversampled points (phases 1..up-1) from input ``first`` on, exact where
+        it exceeds ``above`` (points that cannot exceed it are skipped: 0.0 is then returned for them).
+
+        Interpolated point ``k`` is a dot product of the ``L`` inputs ending at ``k``, so it is at most
+        their largest magnitude times the phase's L1 norm; only points whose window could beat ``above``
+        are computed, one small matrix product each (steady material: a fraction of a percent of them).
+        """
         stop = joined.shape[1]
-        peak = 0.0
-        for phase in self._phases:
-            y = signal.oaconvolve(joined, phase[np.newaxis, :], axes=1)[:, first:stop]
-            if y.size:
+        if stop <= first:
+            return 0.0
+        taps = self._taps
+        mag = np.abs(joined).max(axis=0)
+        # window max of inputs k-L+1 .. k (a centred filter shifted by origin (L-1)//2, L even)
+        win = ndimage.maximum_filter1d(mag, size=taps, mode="constant", cval=0.0, origin=(taps - 1) // 2)
+        cand = np.flatnonzero(win[first:stop] * self._gain_bound > above) + first
+        if cand.size == 0:
+            return 0.0
+        if cand.size * 8 > stop - first:  # dense: whole-block convolutions are cheaper
+            peak = 0.0
+            for phase in self._phases:
+                y = signal.oaconvolve(joined, phase[np.newaxis, :], axes=1)[:, first:stop]
                 peak = max(peak, float(np.max(np.abs(y))))
-        return peak
+            return peak
+        vals = joined[:, cand[:, np.newaxis] - np.arange(taps)[np.newaxis, :]]  # (ch, ncand, L)
+        return float(np.abs(vals @ self._phase_matrix).max())
 
     def _peaks(self, x: FloatArray) -> None:
         block_peak = float(np.max(np.abs(x)))
@@ -208,7 +229,7 @@ class LoudnessMeter:
         self._hist = joined[:, joined.shape[1] - h :]
         # exact skip: no interpolated value can exceed (input peak) x (largest polyphase L1 norm)
         if max(block_peak, self._hist_peak) * self._gain_bound > self._tp:
-            self._tp = max(self._tp, self._interp_peak(joined, h))
+            self._tp = max(self._tp, self._interp_peak(joined, h, self._tp))
         self._hist_peak = float(np.max(np.abs(self._hist))) if h else 0.0
 
     def _windows(self, width: int, hop: int) -> FloatArray:
@@ -262,7 +283,7 @@ class LoudnessMeter:
         if self._up > 1 and self._pos:
             h = self._hist.shape[1]
             pad = np.zeros((self.channels, h + 1), np.float32)
-            tp = max(tp, self._interp_peak(np.concatenate((self._hist, pad), axis=1), h))
+            tp = max(tp, self._interp_peak(np.concatenate((self._hist, pad), axis=1), h, tp))
         return LoudnessResult(
             integrated_lufs=integrated,
             lra_lu=lra,
