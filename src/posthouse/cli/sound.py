@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from posthouse.cli import sound_clean, sound_daw
+from posthouse.cli import sound_clean, sound_daw, sound_music
 
 __all__ = ["app"]
 
@@ -15,3 +15,4 @@ app = typer.Typer(
 app.command("clean")(sound_clean.clean)
 app.command("export")(sound_daw.export)
 app.command("import-stems")(sound_daw.import_stems)
+app.command("import-music")(sound_music.import_music)

@@ -29,6 +29,7 @@ __all__ = [
     "add_track",
     "audio_tracks",
     "free_track",
+    "import_tracks",
     "load_session",
     "place_clip",
     "save_session",
@@ -268,3 +269,39 @@ def save_session(timeline: otio.schema.Timeline, path: str | Path) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(p, otio.adapters.write_to_string(timeline, "otio_json"))
     return p
+
+
+def import_tracks(
+    session: otio.schema.Timeline, other: otio.schema.Timeline, *, stem: str = "music", source: str = "score"
+) -> list[str]:
+    """Copy the audio tracks of ``other`` (the music department's music edit, say) into ``session`` as
+    ``stem`` tracks, replacing the tracks an earlier import from ``source`` made; returns their names.
+
+    Both timelines must start at the same timecode and rate (they are cuts of the same version)."""
+    ours, theirs = session_rate(session), session_rate(other)
+    start_a = session.global_start_time or otio.opentime.RationalTime(0, ours.otio_rate)
+    start_b = other.global_start_time or otio.opentime.RationalTime(0, theirs.otio_rate)
+    if ours != theirs or rational_time_to_frames(start_a, ours) != rational_time_to_frames(start_b, ours):
+        raise UsageError(
+            f"{other.name!r} starts at another timecode or rate than the session",
+            hint="import the music edit made for this cut version",
+        )
+    keep = [t for t in session.tracks if (t.metadata.get("posthouse") or {}).get("imported_from") != source]
+    while len(session.tracks):
+        session.tracks.pop()
+    for t in keep:
+        session.tracks.append(t)
+    names = []
+    for track in other.tracks:
+        if track.kind != otio.schema.TrackKind.Audio:
+            continue
+        new = copy.deepcopy(track)
+        new.name = add_track(session, stem).name
+        session.tracks.pop()
+        meta = _meta(new)
+        meta["stem"] = stem
+        meta["imported_from"] = source
+        meta.setdefault("source_track", track.name)
+        session.tracks.append(new)
+        names.append(new.name)
+    return names
