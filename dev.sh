@@ -63,6 +63,8 @@ setup() {
         log "installing posthouse and its dependencies into .venv"
         "$VENV/bin/python" -m pip install -q --upgrade pip
         "$VENV/bin/python" -m pip install -q -e ".[dev]"
+        # SoundFont renderer for music mock-ups; --no-deps skips pyaudio (live playback, needs PortAudio)
+        "$VENV/bin/python" -m pip install -q --no-deps "tinysoundfont>=0.3.7"
         echo "$want" > "$stamp"
     fi
 }

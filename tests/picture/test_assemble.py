@@ -57,6 +57,11 @@ def test_circled_takes_in_script_order_with_linked_sound(synced) -> None:
             assert under_first_frame == take["offset_samples"]
         record += clip.source_range.duration.value
     assert v1[0].markers[0].metadata["posthouse"]["note"].startswith("INT. EDIT SUITE")
+    # each scene's marker sits on its first frame (clip markers count in the clip's source time)
+    from posthouse.engine import plan_timeline
+
+    firsts = [0, round(v1[0].source_range.duration.value)]
+    assert [m.record_frame for m in plan_timeline(tl).markers] == firsts
 
 
 def test_all_takes_circled_first(synced) -> None:

@@ -32,8 +32,8 @@ from posthouse.sound.adr import (
     read_cue_sheet,
     timeline_cues,
     write_cue_sheet,
-    write_guides,
 )
+from posthouse.sound.adr_guides import write_guides
 from posthouse.sound.session import add_track, load_session, place_clip, save_session, wav_clip
 
 SR = 48_000

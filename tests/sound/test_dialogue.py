@@ -22,7 +22,8 @@ from posthouse.demo.speech import synth_line_timed, voice_for
 from posthouse.engine import plan_timeline
 from posthouse.engine.audio import iter_mix_blocks
 from posthouse.sound.cleanup import noise_floor_dbfs
-from posthouse.sound.dialogue import CleanReport, clean_dialogue, measure_improvement
+from posthouse.sound.dialogue import CleanReport, clean_dialogue
+from posthouse.sound.dialogue_truth import measure_improvement
 from posthouse.sound.session import add_track, load_session, place_clip, save_session, wav_clip
 
 F32 = npt.NDArray[np.float32]

@@ -92,7 +92,8 @@ def guides(
     """Write a guide track per cue: BWF with three 1 kHz beeps (channel 1) before the in point and the
     production dialogue (channel 2), its TimeReference lined up with the cut."""
     from posthouse.cli.sound_session import open_session
-    from posthouse.sound.adr import find_cue, timeline_cues, write_guides
+    from posthouse.sound.adr import find_cue, timeline_cues
+    from posthouse.sound.adr_guides import write_guides
 
     timeline, session_path, _ = open_session(session_ref, project_dir)
     found = timeline_cues(timeline, drop=drop)

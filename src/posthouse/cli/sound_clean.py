@@ -40,7 +40,8 @@ def clean(
 
     from posthouse.cli.sound_session import open_session
     from posthouse.core.fsutil import atomic_write_text
-    from posthouse.sound.dialogue import clean_dialogue, measure_improvement
+    from posthouse.sound.dialogue import clean_dialogue
+    from posthouse.sound.dialogue_truth import measure_improvement
     from posthouse.sound.session import save_session
 
     session, path, project = open_session(session_ref, project_dir)

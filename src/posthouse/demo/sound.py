@@ -61,7 +61,8 @@ def _adr(
     from posthouse.demo.soundscape import room_tone
     from posthouse.demo.speech import synth_line_timed, voice_for
     from posthouse.engine import plan_timeline
-    from posthouse.sound.adr import align_cue, timeline_cues, write_cue_sheet, write_guides
+    from posthouse.sound.adr import align_cue, timeline_cues, write_cue_sheet
+    from posthouse.sound.adr_guides import write_guides
 
     sr = 48_000
     truth = json.loads((shoot_dir / "ground_truth.json").read_text(encoding="utf-8"))
@@ -129,7 +130,8 @@ def run_sound(
     from posthouse.demo.music import write_music_cue
     from posthouse.demo.sfx import generate_sfx_library
     from posthouse.sound.daw import export_session
-    from posthouse.sound.dialogue import clean_dialogue, measure_improvement
+    from posthouse.sound.dialogue import clean_dialogue
+    from posthouse.sound.dialogue_truth import measure_improvement
     from posthouse.sound.mixer import mix_session
     from posthouse.sound.session import (
         free_track,

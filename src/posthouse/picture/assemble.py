@@ -224,8 +224,9 @@ def assemble(
             if i == 0:
                 marker = otio.schema.Marker(
                     name=f"SC {scene.number}",
+                    # a clip marker lives in the clip's source time: its first frame is the source in
                     marked_range=otio.opentime.TimeRange(
-                        otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(1, fps)
+                        video.source_range.start_time, otio.opentime.RationalTime(1, fps)
                     ),
                     color=otio.schema.MarkerColor.BLUE,
                 )
