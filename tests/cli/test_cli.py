@@ -97,6 +97,23 @@ def _speech_mask(root: Path, n: int, rate: int) -> Any:
     return mask
 
 
+def _check_demo_score(score: dict[str, Any], sound: dict[str, Any]) -> None:
+    """The scoring stage's "done means" on the demo: hits made, and the music in the mix where spotted."""
+    import numpy as np
+    import soundfile as sf
+
+    assert score["hits_total"] == 3 and score["hits_made"] == 3
+    cue = score["cues"][0]
+    assert all(abs(h["error_frames"]) <= 1 for h in cue["hits"])
+    for key in ("music_stem", "cue_sheet", "streamers", "music_edit"):
+        assert Path(score[key]).is_file(), key
+    # the music stem of the mix starts at the spotted cue start (record frame 24 at 23.976: sample 48048)
+    stems = Path(sound["mix"]["netflix"]["printmaster"]["5.1"]).parent
+    mx = sf.read(stems / "assembly_v001_MX_51.wav")[0]
+    first = int(np.flatnonzero(np.abs(mx).max(axis=1) > 1e-4)[0])
+    assert 0 <= first - cue["cue_start"] * 2002 < 2002
+
+
 def _check_demo_sound(sound: dict[str, Any], root: Path) -> None:
     """The issue's "done means" for sound, checked independently of posthouse's own meter."""
     import numpy as np
@@ -149,8 +166,10 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
         "assembly",
         "lock",
         "turnover",
+        "score",
         "sound",
     ]
+    _check_demo_score(report["score"], report["sound"])
     _check_demo_sound(report["sound"], root)
     assert report["editorial"]["cut"] == "assembly@v001" and report["editorial"]["events"] == 2
     assert Path(report["editorial"]["turnover"], "assembly_v001_V1.edl").is_file()

@@ -44,6 +44,7 @@ def _register() -> None:
         probe,
         project,
         render,
+        score,
         sfx,
         sound,
         tc,
@@ -69,6 +70,7 @@ def _register() -> None:
     app.add_typer(sound.app, name="sound")
     app.add_typer(sfx.app, name="sfx")
     app.add_typer(adr.app, name="adr")
+    app.add_typer(score.app, name="score")
     app.command("mix")(mix.mix)
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)

@@ -142,6 +142,17 @@ def _print_demo(d: dict[str, Any]) -> None:
     if ed:
         console.print(f"  cut:     {ed['cut']} ({ed['events']} takes), locked {ed['content_hash'][:19]}…")
         console.print(f"  turnover: {ed['turnover']}")
+    sc = d.get("score") or {}
+    if sc:
+        for c in sc["cues"]:
+            made = sum(1 for h in c["hits"] if h["made"])
+            tempos = ", ".join(f"{t['bpm']:g} bpm at {t['bar']}|{t['beat']:g}" for t in c["tempos"])
+            console.print(
+                f"  score:    {c['cue']} {c['meter']} {tempos}; hits made {made}/{len(c['hits'])} (errors "
+                + ", ".join(f"{h['error_frames']:+.2f}" for h in c["hits"])
+                + " frames)"
+            )
+        console.print(f"  music:    {sc['music_edit']}; cue sheet {sc['cue_sheet']}")
     snd = d.get("sound") or {}
     if snd:
         dx = snd["dialogue"]

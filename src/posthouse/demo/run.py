@@ -1,4 +1,5 @@
-"""The end-to-end demo: shoot → offload → catalog → sync → dailies → assembly → lock → turnover → sound.
+"""The end-to-end demo: shoot → offload → catalog → sync → dailies → assembly → lock → turnover → score →
+sound.
 
 It grows with every department. Each stage is resumable, so running it again does only what is left.
 The demo measures itself against the shoot's ground truth (sync error per take) and says so.
@@ -17,6 +18,7 @@ from posthouse.core.fsutil import atomic_write_text
 from posthouse.core.jobs import Executor
 from posthouse.core.progress import NULL_PROGRESS, CancelToken, Progress
 from posthouse.core.project import CONFIG_NAME, Project
+from posthouse.demo.score import run_score, spotting_markers
 from posthouse.demo.shoot import ShootSpec, generate_shoot
 from posthouse.demo.sound import run_sound
 
@@ -38,6 +40,7 @@ class DemoReport:
     sync: list[dict[str, Any]] = field(default_factory=list)
     dailies: dict[str, Any] = field(default_factory=dict)
     editorial: dict[str, Any] = field(default_factory=dict)
+    score: dict[str, Any] = field(default_factory=dict)
     sound: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -78,6 +81,7 @@ class DemoReport:
             "sync_errors": self.sync_errors,
             "dailies": self.dailies,
             "editorial": self.editorial,
+            "score": self.score,
             "sound": self.sound,
             "ok": self.ok,
         }
@@ -97,6 +101,7 @@ def _editorial(project: Project, shoot_dir: Path) -> dict[str, Any]:
         timeline = assemble(
             project, read_script(shoot_dir / "script.fountain"), takes="circled", name="assembly"
         )
+        spotting_markers(timeline, project.config.rate)  # the spotting session's notes, before lock
         store.save("assembly", timeline, message="demo assembly (circled takes)", author="posthouse demo")
     ref = store.resolve(store.versions("assembly")[0])
     timeline = store.open(ref)
@@ -189,7 +194,17 @@ def run_demo(
         editorial = _editorial(project, shoot_dir)
         stages.extend(["assembly", "lock", "turnover"])
         cut_name, _, version = str(editorial["cut"]).partition("@v")
-        sound = run_sound(project.root, shoot_dir, cut_name, int(version), progress=progress, cancel=cancel)
+        score = run_score(project.root, cut_name, int(version), progress=progress, cancel=cancel)
+        stages.append("score")
+        sound = run_sound(
+            project.root,
+            shoot_dir,
+            cut_name,
+            int(version),
+            music=Path(score["music_edit"]),
+            progress=progress,
+            cancel=cancel,
+        )
         stages.append("sound")
     finally:
         project.close()
@@ -208,6 +223,7 @@ def run_demo(
         report.sync.append(entry)
     report.dailies = {**run.to_dict(), "failed": [o.take for o in run.failed]}
     report.editorial = editorial
+    report.score = score
     report.sound = sound
     atomic_write_text(root / "demo_report.json", json.dumps(report.to_dict(), indent=2, default=str))
     return report

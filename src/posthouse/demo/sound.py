@@ -2,8 +2,8 @@
 
 Session from the locked cut → dialogue cleanup (best mic per line, room tone) with its SNR against the
 shoot's clean dialogue → an ADR line re-recorded and aligned to the guide → effects spotted from a
-generated UCS library (backgrounds per shot, markers for a knock and a Foley cup) → a stand-in music
-cue → the mix for each spec (stems and M&E) → the DAW export (AAF + OTIO with WAV media).
+generated UCS library (backgrounds per shot, markers for a knock and a Foley cup) → the score's music
+edit (or a stand-in cue) → the mix for each spec (stems and M&E) → the DAW export (AAF + OTIO with WAV media).
 """
 
 from __future__ import annotations
@@ -122,11 +122,13 @@ def run_sound(
     cut_name: str,
     version: int,
     *,
+    music: Path | None = None,
     progress: Progress = NULL_PROGRESS,
     cancel: CancelToken | None = None,
 ) -> dict[str, Any]:
-    """Run the sound stage for ``cut_name@v{version}``; returns (and saves) its summary. Resumes: a finished
-    stage is not run again."""
+    """Run the sound stage for ``cut_name@v{version}``; returns (and saves) its summary. ``music`` is the
+    score department's music edit (``.otio``), imported as the music tracks; without one a stand-in cue
+    is laid. Resumes: a finished stage is not run again."""
     from posthouse.demo.music import write_music_cue
     from posthouse.demo.sfx import generate_sfx_library
     from posthouse.sound.daw import export_session
@@ -135,6 +137,8 @@ def run_sound(
     from posthouse.sound.mixer import mix_session
     from posthouse.sound.session import (
         free_track,
+        import_tracks,
+        load_session,
         place_clip,
         save_session,
         session_from_cut,
@@ -183,18 +187,21 @@ def run_sound(
         "skipped": [s.to_dict() for s in spotted.skipped],
     }
 
-    cue = write_music_cue(sdir / "music" / "1M1.wav", seconds=frames / float(rate.fps))
-    n = frames_to_samples(frames, rate, 48_000)
-    track = free_track(session, "music", 0, frames)
-    clip = wav_clip(
-        cue,
-        name="1M1",
-        frames=frames,
-        rate=rate,
-        file_samples=n,
-        metadata={"gain_db": -6.0, "fade_in_frames": 24, "fade_out_frames": 48},
-    )
-    place_clip(track, clip, 0, rate)
+    if music is not None and music.is_file():  # the score department's music edit
+        summary["music"] = {"from": str(music), "tracks": import_tracks(session, load_session(music))}
+    else:  # a stand-in pad under the whole cut
+        cue = write_music_cue(sdir / "music" / "1M1.wav", seconds=frames / float(rate.fps))
+        track = free_track(session, "music", 0, frames)
+        clip = wav_clip(
+            cue,
+            name="1M1",
+            frames=frames,
+            rate=rate,
+            file_samples=frames_to_samples(frames, rate, 48_000),
+            metadata={"gain_db": -6.0, "fade_in_frames": 24, "fade_out_frames": 48},
+        )
+        place_clip(track, clip, 0, rate)
+        summary["music"] = {"from": str(cue), "tracks": [track.name]}
     save_session(session, sdir / "session.otio")
 
     summary["mix"] = {}
