@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from posthouse.core.fsutil import atomic_path
+from posthouse.score.midi import save_midi, track_from_events
 
 __all__ = ["DEMO_CHORDS", "DEMO_MELODY", "demo_theme"]
 
@@ -77,31 +77,21 @@ def demo_theme(dest: str | Path, *, bpm: float = 96.0, piano: bool = False) -> P
         parts = {"Piano": [n for notes in parts.values() for n in notes]}
     programs = {"Melody": 73, "Chords": 48, "Bass": 32, "Piano": 0}
     mid = mido.MidiFile(type=1, ticks_per_beat=tpq)
-    conductor = mido.MidiTrack()
-    conductor += [
-        mido.MetaMessage("track_name", name="Demo theme", time=0),
-        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0),
-        mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
-        mido.MetaMessage("key_signature", key="F", time=0),
-        mido.MetaMessage("end_of_track", time=0),
+    conductor = [
+        (0, mido.MetaMessage("track_name", name="Demo theme")),
+        (0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))),
+        (0, mido.MetaMessage("time_signature", numerator=4, denominator=4)),
+        (0, mido.MetaMessage("key_signature", key="F")),
     ]
-    mid.tracks.append(conductor)
+    mid.tracks.append(track_from_events(conductor))
     for ch, (name, notes) in enumerate(parts.items()):
-        events: list[tuple[int, int, mido.Message]] = []
+        events: list[tuple[int, int, mido.MetaMessage | mido.Message]] = [
+            (0, -1, mido.MetaMessage("track_name", name=name)),
+            (0, -1, mido.Message("program_change", channel=ch, program=programs[name])),
+        ]
         for start, length, pitch, vel in notes:
             on, off = round(start * tpq), round((start + length) * tpq)
             events.append((on, 1, mido.Message("note_on", channel=ch, note=pitch, velocity=vel)))
             events.append((off, 0, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
-        track = mido.MidiTrack()
-        track.append(mido.MetaMessage("track_name", name=name, time=0))
-        track.append(mido.Message("program_change", channel=ch, program=programs[name], time=0))
-        now = 0
-        for t, _prio, msg in sorted(events, key=lambda e: (e[0], e[1])):
-            track.append(msg.copy(time=t - now))
-            now = t
-        track.append(mido.MetaMessage("end_of_track", time=0))
-        mid.tracks.append(track)
-    path = Path(dest)
-    with atomic_path(path) as tmp:
-        mid.save(str(tmp))
-    return path
+        mid.tracks.append(track_from_events(events))
+    return save_midi(mid, dest)

@@ -8,7 +8,7 @@ Every source is decoded sequentially, and missing media renders as a "MEDIA OFFL
 """
 
 from posthouse.engine.audio import FadeShape
-from posthouse.engine.plan import TimelinePlan, plan_timeline
+from posthouse.engine.plan import TimelinePlan, clip_media_path, plan_timeline, read_posthouse_meta
 from posthouse.engine.render import (
     SAMPLE_RATE,
     BurnInSpec,
@@ -27,9 +27,11 @@ __all__ = [
     "OfflineClip",
     "RenderReport",
     "TimelinePlan",
+    "clip_media_path",
     "default_size",
     "iter_timeline_audio",
     "iter_timeline_frames",
     "plan_timeline",
+    "read_posthouse_meta",
     "render_timeline",
 ]

@@ -27,7 +27,9 @@ __all__ = [
     "TimelinePlan",
     "TransitionSpan",
     "VideoClipPlan",
+    "clip_media_path",
     "plan_timeline",
+    "read_posthouse_meta",
 ]
 
 TRANSITION_KINDS: Final = ("dissolve", "dip_to_black", "wipe")
@@ -135,7 +137,9 @@ def _frac_rate(rate: float) -> Fraction:
         return Fraction(rate).limit_denominator(1_000_000)
 
 
-def _path_of(clip: otio.schema.Clip) -> Path | None:
+def clip_media_path(clip: otio.schema.Clip) -> Path | None:
+    """The file a clip's ``ExternalReference`` points at (a ``file:`` URL decoded, else the URL as a
+    path); None for any other media reference or an empty URL."""
     ref = clip.media_reference
     if not isinstance(ref, otio.schema.ExternalReference) or not ref.target_url:
         return None
@@ -145,13 +149,15 @@ def _path_of(clip: otio.schema.Clip) -> Path | None:
     return Path(url)
 
 
-def _posthouse_meta(obj: Any) -> dict[str, Any]:
-    meta = obj.metadata.get("posthouse") if obj.metadata else None
-    return dict(meta) if meta is not None else {}
+def read_posthouse_meta(obj: Any) -> dict[str, Any]:
+    """A copy of ``obj.metadata["posthouse"]`` (an OTIO item, track, marker or timeline); ``{}`` when it
+    is unset or not a mapping. Changing the copy leaves ``obj`` alone."""
+    meta: Any = obj.metadata.get("posthouse") if obj.metadata else None
+    return dict(meta) if meta is not None and hasattr(meta, "items") else {}
 
 
 def _transition_kind(tr: otio.schema.Transition, where: str, warnings: list[str]) -> str:
-    named = str(_posthouse_meta(tr).get("transition") or tr.metadata.get("transition") or tr.name or "")
+    named = str(read_posthouse_meta(tr).get("transition") or tr.metadata.get("transition") or tr.name or "")
     key = named.strip().lower().replace("-", "_").replace(" ", "_")
     if key in TRANSITION_KINDS:
         return key
@@ -301,7 +307,7 @@ def _plan_video_track(
             VideoClipPlan(
                 track=name,
                 name=clip.name,
-                path=_path_of(clip),
+                path=clip_media_path(clip),
                 record_in=ri,
                 record_out=ro,
                 head=head,
@@ -324,7 +330,7 @@ def _plan_audio_track(
         where = f"track {name}, clip {clip.name!r} at record frame {ri}"
         if clip.effects:
             warnings.append(f"{where}: effects on sound clips are not rendered")
-        meta = _posthouse_meta(clip)
+        meta = read_posthouse_meta(clip)
         avail = _available_start(clip)
         offset = rational_time_to_seconds(clip.trimmed_range().start_time)
         if avail is not None:
@@ -339,7 +345,7 @@ def _plan_audio_track(
             AudioClipPlan(
                 track=name,
                 name=clip.name,
-                path=_path_of(clip),
+                path=clip_media_path(clip),
                 record_in=ri,
                 record_out=ro,
                 head=head,

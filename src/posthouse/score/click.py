@@ -24,9 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from posthouse.core.errors import UsageError
-from posthouse.core.fsutil import atomic_path
 from posthouse.core.media.bwf import Bext, IXml, write_bwf
 from posthouse.core.time import Rate, RateLike, Timecode, frames_to_samples
+from posthouse.score.midi import save_midi, track_from_events
 from posthouse.score.tempomap import TempoMap
 
 __all__ = [
@@ -244,29 +244,16 @@ def write_midi(
     for secs, text in markers:
         events.append((tick(float(tempo_map.index_at(secs))), 4, mido.MetaMessage("marker", text=text)))
     end = tick(float(tempo_map.index_at(duration_s)))
-    conductor = mido.MidiTrack()
-    now = 0
-    for at, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-        conductor.append(msg.copy(time=at - now))
-        now = at
-    conductor.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
     mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER)
-    mid.tracks.append(conductor)
+    mid.tracks.append(track_from_events(events, end=end))
     if clicks:
         _, accents, idx = click_times(tempo_map, duration_s)
-        track = mido.MidiTrack([mido.MetaMessage("track_name", name="click")])
-        now = 0
+        notes: list[tuple[int, int, Any]] = [(0, 0, mido.MetaMessage("track_name", name="click"))]
         length = max(1, tpb // 4)
         for i, acc in zip(idx.tolist(), accents.tolist(), strict=True):
             at = tick(i)
             note = _GM_ACCENT if acc else _GM_BEAT
-            track.append(
-                mido.Message("note_on", channel=9, note=note, velocity=110 if acc else 80, time=at - now)
-            )
-            track.append(mido.Message("note_off", channel=9, note=note, velocity=0, time=length))
-            now = at + length
-        track.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
-        mid.tracks.append(track)
-    with atomic_path(path) as tmp:
-        mid.save(str(tmp))
-    return Path(path)
+            notes.append((at, 2, mido.Message("note_on", channel=9, note=note, velocity=110 if acc else 80)))
+            notes.append((at + length, 1, mido.Message("note_off", channel=9, note=note, velocity=0)))
+        mid.tracks.append(track_from_events(notes, end=end))
+    return save_midi(mid, path)

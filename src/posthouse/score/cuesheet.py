@@ -43,6 +43,7 @@ import opentimelineio as otio
 from posthouse.core.errors import UsageError
 from posthouse.core.fsutil import atomic_write_text
 from posthouse.core.time import Rate, Timecode, rational_time_to_frames
+from posthouse.engine.plan import read_posthouse_meta
 from posthouse.score.cues import USAGES, MusicCue, cue_id, parse_cue_id
 from posthouse.score.spotting import CueList, cut_drop_frame, cut_rate, cut_start_frame, normalize_usage
 
@@ -64,7 +65,6 @@ __all__ = [
     "write_cue_sheet",
 ]
 
-_NS: Final = "posthouse"
 
 CSV_FIELDS: Final = (
     "cue",
@@ -304,16 +304,11 @@ class CueSheet:
         return out
 
 
-def _meta(obj: Any) -> dict[str, Any]:
-    meta: Any = obj.metadata.get(_NS) if obj.metadata else None
-    return dict(meta) if meta is not None and hasattr(meta, "items") else {}
-
-
 def is_music_track(track: otio.schema.Track) -> bool:
     """An audio track of the music stem (``metadata["posthouse"]["stem"] == "music"``, or named ``MX…``)."""
     if track.kind != otio.schema.TrackKind.Audio:
         return False
-    stem = _meta(track).get("stem")
+    stem = read_posthouse_meta(track).get("stem")
     if stem:
         return str(stem).lower() == "music"
     return (track.name or "").strip().upper().startswith("MX")
@@ -342,7 +337,7 @@ class _Piece:
 def _clip_pieces(timeline: otio.schema.Timeline, rate: Rate) -> list[_Piece]:
     pieces: list[_Piece] = []
     for t, track in enumerate(timeline.tracks):
-        if not is_music_track(track) or not track.enabled or _truthy(_meta(track).get("mute")):
+        if not is_music_track(track) or not track.enabled or _truthy(read_posthouse_meta(track).get("mute")):
             continue
         tname = track.name or f"track {t + 1}"
         for clip in track.find_clips(shallow_search=True):
@@ -352,7 +347,9 @@ def _clip_pieces(timeline: otio.schema.Timeline, rate: Rate) -> list[_Piece]:
             start = rational_time_to_frames(rng.start_time, rate, "nearest")
             end = start + rational_time_to_frames(rng.duration, rate, "nearest")
             if end > start:
-                pieces.append(_Piece(start, end, _meta(clip), clip.name or "", f"{tname} {clip.name!r}"))
+                pieces.append(
+                    _Piece(start, end, read_posthouse_meta(clip), clip.name or "", f"{tname} {clip.name!r}")
+                )
     return pieces
 
 
@@ -394,7 +391,7 @@ def cue_sheet_from_timeline(
         )
     spotted = list(cues.cues) if cues is not None else []
     warnings: list[str] = []
-    reel = _reel_number(_meta(timeline).get("reel") or timeline.metadata.get("reel"))
+    reel = _reel_number(read_posthouse_meta(timeline).get("reel") or timeline.metadata.get("reel"))
     pieces.sort(key=lambda p: (p.start, p.end))
     # the cue each piece belongs to
     keyed: list[tuple[str, MusicCue | None, _Piece]] = []

@@ -34,6 +34,7 @@ from posthouse.core.errors import MediaError, UsageError
 from posthouse.core.media.bwf import Bext, write_bwf
 from posthouse.core.time import Rate
 from posthouse.score.cues import MusicCue
+from posthouse.score.midi import save_midi, track_from_events
 from posthouse.score.tempomap import TempoMap
 
 if TYPE_CHECKING:
@@ -452,7 +453,6 @@ def sketch_cue_midi(
         note(6, t, t + tpb // 2, _KICK, 100)
 
     mid = mido.MidiFile(type=1, ticks_per_beat=_PPQ)
-    conductor = mido.MidiTrack()
     meta: list[tuple[int, Any]] = [
         (0, mido.MetaMessage("track_name", name=f"{cue.cue_id} {cue.title}".strip())),
         (0, mido.MetaMessage("time_signature", numerator=num, denominator=den)),
@@ -461,8 +461,7 @@ def sketch_cue_midi(
         at_tick = 0 if k == 0 else tick(tempo_map.beat_index(c.bar, c.beat))
         meta.append((at_tick, mido.MetaMessage("set_tempo", tempo=round(60e6 / c.bpm * den / 4))))
     meta.append((end_tick, mido.MetaMessage("marker", text="end")))
-    _append_abs(conductor, meta)
-    mid.tracks.append(conductor)
+    mid.tracks.append(track_from_events(meta))
     for part in sorted(events):
         name, program, ch, pan = _PARTS[part]
         head: list[tuple[int, Any]] = [(0, mido.MetaMessage("track_name", name=name))]
@@ -470,25 +469,7 @@ def sketch_cue_midi(
             head.append((0, mido.Message("program_change", channel=ch, program=program)))
         head.append((0, mido.Message("control_change", channel=ch, control=10, value=pan)))
         body = sorted(events[part], key=lambda e: (e[0], e[1].type == "note_on"))  # offs before ons
-        trk = mido.MidiTrack()
-        _append_abs(trk, head + body)
-        mid.tracks.append(trk)
+        mid.tracks.append(track_from_events(head + body))
     if path is not None:
-        from posthouse.core.fsutil import atomic_path
-
-        dest = Path(path)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(dest) as tmp:
-            mid.save(str(tmp))
+        save_midi(mid, path)
     return mid
-
-
-def _append_abs(track: mido.MidiTrack, items: Sequence[tuple[int, Any]]) -> None:
-    """Append ``(absolute tick, message)`` items in order as delta-timed messages."""
-    now = 0
-    for at, msg in sorted(items, key=lambda e: e[0]):
-        track.append(msg.copy(time=at - now))
-        now = at
-    import mido
-
-    track.append(mido.MetaMessage("end_of_track", time=0))

@@ -51,7 +51,8 @@ import numpy as np
 import numpy.typing as npt
 
 from posthouse.core.errors import MediaError, UsageError
-from posthouse.core.fsutil import atomic_path, atomic_write_bytes, atomic_write_text
+from posthouse.core.fsutil import atomic_write_bytes, atomic_write_text
+from posthouse.score.midi import save_midi, track_from_events
 from posthouse.score.palette import Instrument, Palette, pitch_name
 
 if TYPE_CHECKING:
@@ -787,18 +788,8 @@ def write_midi(arrangement: Arrangement, dest: str | Path) -> Path:
             )
             events.append((tick(n.end), 2, mido.Message("note_off", channel=ch, note=n.pitch, velocity=0)))
         tracks.append(events)
-    for events in tracks:
-        track = mido.MidiTrack()
-        now = 0
-        for t, _prio, msg in sorted(events, key=lambda e: (e[0], e[1])):
-            track.append(msg.copy(time=t - now))
-            now = t
-        track.append(mido.MetaMessage("end_of_track", time=0))
-        mid.tracks.append(track)
-    dest = Path(dest)
-    with atomic_path(dest) as tmp:
-        mid.save(str(tmp))
-    return dest
+    mid.tracks.extend(track_from_events(events) for events in tracks)
+    return save_midi(mid, dest)
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,7 @@ import opentimelineio as otio
 from posthouse.core.errors import PosthouseError, UsageError
 from posthouse.core.fsutil import atomic_write_text
 from posthouse.core.time import Rate, Timecode, is_drop_label, rational_time_to_frames
+from posthouse.engine.plan import read_posthouse_meta
 from posthouse.score.cues import HIT_KINDS, USAGES, HitPoint, MusicCue, cue_id, parse_cue_id
 
 __all__ = [
@@ -93,7 +94,6 @@ __all__ = [
     "write_cue_list",
 ]
 
-_NS: Final = "posthouse"
 
 CSV_FIELDS: Final = (
     "cue",
@@ -173,17 +173,12 @@ _NO: Final = frozenset({"", "no", "n", "false", "0", "score"})
 # -------------------------------------------------------------------------------------------- the cut
 
 
-def _meta(obj: Any) -> dict[str, Any]:
-    meta: Any = obj.metadata.get(_NS) if obj.metadata else None
-    return dict(meta) if meta is not None and hasattr(meta, "items") else {}
-
-
 def cut_rate(timeline: otio.schema.Timeline) -> Rate:
     """The cut's frame rate: its ``global_start_time`` rate, else ``metadata["posthouse"]["rate"]``, else
     the rate of its first clip with a supported one."""
     if timeline.global_start_time is not None:
         return Rate.parse(timeline.global_start_time.rate)
-    meta = _meta(timeline)
+    meta = read_posthouse_meta(timeline)
     if meta.get("rate"):
         return Rate.parse(str(meta["rate"]))
     for clip in timeline.find_clips():
@@ -205,7 +200,7 @@ def cut_drop_frame(timeline: otio.schema.Timeline, drop: bool | None = None) -> 
     """``drop`` when given, else the cut's ``metadata["posthouse"]["drop_frame"]`` (False when unset).
 
     Raises :class:`UsageError` for drop-frame at a rate that has none."""
-    df = bool(_meta(timeline).get("drop_frame", False)) if drop is None else drop
+    df = bool(read_posthouse_meta(timeline).get("drop_frame", False)) if drop is None else drop
     if df and not cut_rate(timeline).drop_capable:
         raise UsageError(f"{cut_rate(timeline)} fps has no drop-frame timecode", hint="use non-drop")
     return df
@@ -272,14 +267,14 @@ class SpotMarker:
 
 
 def _texts(marker: otio.schema.Marker) -> list[str]:
-    meta = _meta(marker)
+    meta = read_posthouse_meta(marker)
     return [str(t) for t in (marker.name, meta.get("note"), marker.comment) if t and str(t).strip()]
 
 
 def classify_marker(marker: otio.schema.Marker, duration: int = 0) -> SpotMarker:
     """Read a marker's cue word (see the module notes); ``duration`` is its length in frames. The text is
     what follows the cue word, then the marker's other notes (note, comment), ``|``-separated."""
-    meta = _meta(marker)
+    meta = read_posthouse_meta(marker)
     texts = list(dict.fromkeys(t.strip() for t in _texts(marker)))
     name = (marker.name or "").strip()
 
@@ -426,7 +421,7 @@ def spot_cues(
     rate = cut_rate(timeline)
     start = cut_start_frame(timeline, rate)
     df = cut_drop_frame(timeline, drop)
-    meta_tl = _meta(timeline)
+    meta_tl = read_posthouse_meta(timeline)
     reel_no = reel if reel is not None else _reel_number(meta_tl.get("reel") or timeline.metadata.get("reel"))
     length = rational_time_to_frames(timeline.duration(), rate, "nearest")
     warnings: list[str] = []
@@ -443,7 +438,7 @@ def spot_cues(
         if key in seen:  # the same marker on linked picture and sound clips
             continue
         seen.add(key)
-        events.append((frame, _ORDER[spot.kind], spot, dur, _meta(marker), where))
+        events.append((frame, _ORDER[spot.kind], spot, dur, read_posthouse_meta(marker), where))
     events.sort(key=lambda e: (e[0], e[1]))
 
     spans: list[_Open] = []

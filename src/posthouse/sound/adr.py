@@ -61,6 +61,7 @@ from posthouse.core.time import (
     frames_to_samples,
     rational_time_to_frames,
 )
+from posthouse.engine.plan import read_posthouse_meta
 from posthouse.sound.adr_guides import (
     BEEP_DBFS,
     BEEP_HZ,
@@ -69,7 +70,6 @@ from posthouse.sound.adr_guides import (
     PREROLL_S,
     _drop,
     _is_adr_track,
-    _meta,
     _start_frame,
     beep_frames,
     guide_track,
@@ -155,7 +155,7 @@ class AdrCue:
 
 
 def _note(marker: otio.schema.Marker) -> str:
-    return str(_meta(marker).get("note") or marker.comment or "")
+    return str(read_posthouse_meta(marker).get("note") or marker.comment or "")
 
 
 def is_adr_marker(marker: otio.schema.Marker) -> bool:
@@ -163,7 +163,7 @@ def is_adr_marker(marker: otio.schema.Marker) -> bool:
     ``posthouse edit marker --note "ADR MAYA: …"`` makes) or ``metadata["posthouse"]["cue"] == "adr"``."""
     if (marker.name or "").strip().upper().startswith("ADR") or _ADR_NOTE.match(_note(marker)):
         return True
-    return str(_meta(marker).get("cue", "")).strip().lower() == "adr"
+    return str(read_posthouse_meta(marker).get("cue", "")).strip().lower() == "adr"
 
 
 def parse_note(text: str) -> dict[str, str]:
@@ -264,13 +264,13 @@ def timeline_cues(
     df = _drop(timeline, drop)
     if df and not rate.drop_capable:
         raise UsageError(f"{rate} fps has no drop-frame timecode", hint="use non-drop (drop=False)")
-    reel_no = reel if reel is not None else _reel_number(_meta(timeline).get("reel"))
+    reel_no = reel if reel is not None else _reel_number(read_posthouse_meta(timeline).get("reel"))
     default = DEFAULT_CUE_S * rate.timebase
     raw: list[tuple[int, int, str, str, str, str, str]] = []
     for marker, frame, dur in _iter_markers(timeline, rate):
         if not is_adr_marker(marker) or frame < 0:
             continue
-        meta = _meta(marker)
+        meta = read_posthouse_meta(marker)
         fields = parse_note(_ADR_NOTE.sub("", _note(marker), count=1))
         name_rest = re.sub(r"^\s*ADR[\s:_\-#0-9]*", "", marker.name or "", flags=re.I).strip()
         character = str(meta.get("character") or fields.get("character") or name_rest or "UNKNOWN").strip()
@@ -478,13 +478,16 @@ def _remove_cue_clips(timeline: otio.schema.Timeline, cue_id: str) -> None:
     for track in audio_tracks(timeline, "dialogue"):
         children = list(track)
         if not any(
-            isinstance(c, otio.schema.Clip) and (_meta(c).get("adr") or {}).get("cue") == cue_id
+            isinstance(c, otio.schema.Clip) and (read_posthouse_meta(c).get("adr") or {}).get("cue") == cue_id
             for c in children
         ):
             continue
         merged: list[otio.core.Composable] = []
         for child in children:
-            if isinstance(child, otio.schema.Clip) and (_meta(child).get("adr") or {}).get("cue") == cue_id:
+            if (
+                isinstance(child, otio.schema.Clip)
+                and (read_posthouse_meta(child).get("adr") or {}).get("cue") == cue_id
+            ):
                 child = otio.schema.Gap(duration=child.duration())
             if isinstance(child, otio.schema.Gap) and merged and isinstance(merged[-1], otio.schema.Gap):
                 merged[-1] = otio.schema.Gap(duration=merged[-1].duration() + child.duration())

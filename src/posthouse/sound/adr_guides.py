@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +28,7 @@ from posthouse.core.errors import MediaError
 from posthouse.core.media.bwf import Bext, IXml, read_bwf, write_bwf
 from posthouse.core.time import Rate, frames_to_samples, rational_time_to_frames
 from posthouse.engine.audio import iter_mix_blocks
-from posthouse.engine.plan import AudioClipPlan, TimelinePlan, plan_timeline
+from posthouse.engine.plan import AudioClipPlan, TimelinePlan, plan_timeline, read_posthouse_meta
 from posthouse.sound.session import audio_tracks, session_rate
 
 if TYPE_CHECKING:
@@ -55,21 +55,14 @@ BEEP_HZ: Final = 1000.0
 BEEP_DBFS: Final = -18.0
 """RMS level of the beeps (the sine's peak is 3 dB higher)."""
 
-_NS: Final = "posthouse"
-
 
 # ----------------------------------------------------------------------------------------- timeline
-
-
-def _meta(obj: Any) -> dict[str, Any]:
-    meta: Any = obj.metadata.get(_NS) if obj.metadata else None
-    return dict(meta) if meta is not None and hasattr(meta, "items") else {}
 
 
 def _drop(timeline: otio.schema.Timeline, drop: bool | None) -> bool:
     if drop is not None:
         return drop
-    return bool(_meta(timeline).get("drop_frame", False))
+    return bool(read_posthouse_meta(timeline).get("drop_frame", False))
 
 
 def _start_frame(timeline: otio.schema.Timeline, rate: Rate) -> int:
@@ -81,7 +74,7 @@ def _start_frame(timeline: otio.schema.Timeline, rate: Rate) -> int:
 
 
 def _muted(track: otio.schema.Track) -> bool:
-    return bool(_meta(track).get("mute", False))
+    return bool(read_posthouse_meta(track).get("mute", False))
 
 
 def _is_adr_track(name: str) -> bool:

@@ -53,7 +53,7 @@ from posthouse.core.time import (
     frames_to_timecode,
     rational_time_to_seconds,
 )
-from posthouse.engine.plan import AudioClipPlan, TimelinePlan, plan_timeline
+from posthouse.engine.plan import AudioClipPlan, TimelinePlan, plan_timeline, read_posthouse_meta
 
 __all__ = ["EXPORT_FORMATS", "SAMPLE_RATE", "DawClip", "DawExport", "export_session", "load_daw_timeline"]
 
@@ -163,11 +163,6 @@ def _safe(text: str, limit: int = 40) -> str:
     return cleaned[:limit] or "clip"
 
 
-def _meta(obj: Any) -> dict[str, Any]:
-    meta = obj.metadata.get("posthouse") if obj.metadata else None
-    return dict(meta) if meta is not None else {}
-
-
 def _jobs(
     timeline: otio.schema.Timeline, plan: TimelinePlan, handle: Fraction, warnings: list[str]
 ) -> list[_Job]:
@@ -244,7 +239,7 @@ def _write_wav(job: _Job, timeline_name: str, rate: Rate) -> None:
     """Consolidate one clip (streamed for 48 kHz sources, resampled in memory otherwise)."""
     import soundfile as sf
 
-    meta = _meta(job.clip)
+    meta = read_posthouse_meta(job.clip)
     source_name = job.path.name
     chan = "all channels" if job.channel is None else f"ch {job.channel + 1}"
     names = (f"{job.track}.L", f"{job.track}.R") if job.channel is None else (job.track,)

@@ -48,6 +48,7 @@ from posthouse.core.time import (
     rational_time_to_seconds,
     samples_to_timecode,
 )
+from posthouse.engine.plan import clip_media_path
 from posthouse.sound.cleanup import clean, detect_clipping, level_dialogue, noise_floor_dbfs
 from posthouse.sound.dialogue_truth import Improvement, TakeImprovement, measure_improvement
 from posthouse.sound.mic_choice import (
@@ -61,8 +62,6 @@ from posthouse.sound.mic_choice import (
     _groups,
     _Input,
     _lane_tracks,
-    _meta,
-    _path_of,
     _record_samples,
     _region_clip,
     _role,
@@ -70,7 +69,7 @@ from posthouse.sound.mic_choice import (
     _walk,
 )
 from posthouse.sound.room_tone import FillReport, _fills, _room_tone
-from posthouse.sound.session import audio_tracks, place_clip, session_rate, set_track_stem
+from posthouse.sound.session import audio_tracks, place_clip, posthouse_meta, session_rate, set_track_stem
 
 __all__ = [
     "CleanReport",
@@ -187,7 +186,7 @@ def _read_input(
     import soundfile as sf
 
     clip = inp.clip
-    path = _path_of(clip)
+    path = clip_media_path(clip)
     n48 = _record_samples(inp.record_out, rate, sample_rate) - _record_samples(
         inp.record_in, rate, sample_rate
     )
@@ -350,7 +349,7 @@ def _process(
 def _alternate(track_no: int, inputs: Sequence[_Input], rate: Rate, sample_rate: int) -> otio.schema.Track:
     track = otio.schema.Track(name=f"DX ALT {track_no + 1}", kind="Audio")
     set_track_stem(track, "dialogue")
-    meta = _meta(track)
+    meta = posthouse_meta(track)
     meta.update({"role": _ROLE_ALT, "mute": True})
     for inp in inputs:
         if inp.output is None:
@@ -359,7 +358,7 @@ def _alternate(track_no: int, inputs: Sequence[_Input], rate: Rate, sample_rate:
         orig.pop("channel", None)
         orig.update({"role": _ROLE_ALT, "mic": inp.mic, "source_clip": inp.clip.name})
         clip = _region_clip(inp, inp.record_in, inp.record_out, rate, sample_rate, orig)
-        _meta(clip)["role"] = _ROLE_ALT
+        posthouse_meta(clip)["role"] = _ROLE_ALT
         place_clip(track, clip, inp.record_in, rate)
     return track
 
@@ -419,7 +418,7 @@ def clean_dialogue(
         for clip, ri, ro in _walk(track, rate):
             meta = clip.metadata.get("posthouse") or {}
             mic_name = str(meta.get("track_name") or clip.name or label)
-            path = _path_of(clip)
+            path = clip_media_path(clip)
             inputs.append(
                 _Input(
                     index=i,
@@ -485,7 +484,7 @@ def clean_dialogue(
     where = min(list(session.tracks).index(t) for t in inputs_tracks)
     for i, t in enumerate(inputs_tracks):
         session.tracks.remove(t)
-        meta = _meta(t)
+        meta = posthouse_meta(t)
         meta.setdefault("dx_input", t.name)
         meta.update({"role": _ROLE_RAW, "mute": True})
         t.name = f"DX RAW {i + 1}"

@@ -18,18 +18,17 @@ import numpy as np
 import opentimelineio as otio
 
 from posthouse.core.errors import UsageError
+from posthouse.engine.plan import clip_media_path
 from posthouse.sound.cleanup import segmental_snr, snr_db
 from posthouse.sound.mic_choice import (
     _ROLE_ALT,
     _ROLE_CHOSEN,
     _ROLE_RAW,
-    _meta,
-    _path_of,
     _record_samples,
     _role,
     _walk,
 )
-from posthouse.sound.session import session_rate
+from posthouse.sound.session import posthouse_meta, session_rate
 
 __all__ = ["Improvement", "TakeImprovement", "measure_improvement"]
 
@@ -110,7 +109,7 @@ def measure_improvement(
     ref_track.name = "TRUTH"
     skipped: list[str] = []
     for clip in ref_track.find_clips():
-        path = _path_of(clip)
+        path = clip_media_path(clip)
         hit = by_file.get(path.name) if path is not None else None
         if hit is None or not hit[1].exists():
             skipped.append(f"{clip.name}: no ground truth for {path.name if path else 'it'}")
@@ -118,7 +117,7 @@ def measure_improvement(
             continue
         ref = clip.media_reference
         ref.target_url = hit[1].resolve().as_uri()
-        _meta(clip).pop("channel", None)
+        posthouse_meta(clip).pop("channel", None)
     others = [t for t in tracks if _role(t) == _ROLE_ALT] + raw[1:]
     probe = otio.schema.Timeline(name="measure", global_start_time=session.global_start_time)
     for t in [ref_track, before, *chosen, *others]:
@@ -131,7 +130,7 @@ def measure_improvement(
     takes: list[TakeImprovement] = []
     spans: list[tuple[int, int]] = []
     for clip, ri, ro in _walk(before, rate):
-        path = _path_of(clip)
+        path = clip_media_path(clip)
         hit = by_file.get(path.name) if path is not None else None
         if hit is None or not hit[1].exists():
             continue

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +28,7 @@ import opentimelineio as otio
 from scipy import ndimage
 
 from posthouse.core.time import Rate, frames_to_samples, rational_time_to_frames
-from posthouse.sound.session import set_track_stem, wav_clip
+from posthouse.sound.session import posthouse_meta, set_track_stem, wav_clip
 
 if TYPE_CHECKING:
     from posthouse.sound.dialogue import ClipReport
@@ -68,25 +67,9 @@ class RegionChoice:
 # ------------------------------------------------------------------------------------------ shared
 
 
-def _meta(obj: Any) -> dict[str, Any]:
-    meta = obj.metadata.get("posthouse")
-    if meta is None:
-        obj.metadata["posthouse"] = {}
-        meta = obj.metadata["posthouse"]
-    return meta  # type: ignore[no-any-return]
-
-
 def _role(track: otio.schema.Track) -> str | None:
     role = (track.metadata.get("posthouse") or {}).get("role")
     return str(role) if role is not None else None
-
-
-def _path_of(clip: otio.schema.Clip) -> Path | None:
-    ref = clip.media_reference
-    if not isinstance(ref, otio.schema.ExternalReference) or not ref.target_url:
-        return None
-    url = str(ref.target_url)
-    return Path(unquote(urlparse(url).path)) if url.startswith("file:") else Path(url)
 
 
 @dataclass
@@ -327,7 +310,7 @@ def _lane_tracks(
     for k, lane in enumerate(lanes or [[]]):
         track = otio.schema.Track(name="DX1" if k == 0 else f"DX1{chr(ord('A') + k)}", kind="Audio")
         set_track_stem(track, "dialogue")
-        _meta(track)["role"] = _ROLE_CHOSEN
+        posthouse_meta(track)["role"] = _ROLE_CHOSEN
         pos = 0
         for g in lane:
             first = True

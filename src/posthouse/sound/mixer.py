@@ -38,7 +38,7 @@ from posthouse.core.progress import NULL_PROGRESS, CancelToken, Progress
 from posthouse.core.time import Timecode, frames_to_samples
 from posthouse.engine import plan_timeline
 from posthouse.engine.audio import iter_mix_blocks
-from posthouse.engine.plan import AudioClipPlan, TimelinePlan
+from posthouse.engine.plan import AudioClipPlan, TimelinePlan, clip_media_path, read_posthouse_meta
 from posthouse.sound.limiter import TruePeakLimiter
 from posthouse.sound.loudness import LoudnessMeter
 from posthouse.sound.panning import CHANNELS_51, DEFAULT_PAN, LORO, pan_matrix
@@ -147,11 +147,6 @@ class MixReport:
         }
 
 
-def _meta(obj: Any) -> dict[str, Any]:
-    meta = obj.metadata.get("posthouse") if obj.metadata else None
-    return dict(meta) if meta is not None else {}
-
-
 def _file_channels(clip: AudioClipPlan) -> int:
     import soundfile as sf
 
@@ -170,7 +165,7 @@ def track_setups(session: otio.schema.Timeline, plan: TimelinePlan | None = None
     tracks = [t for t in session.tracks if t.kind == otio.schema.TrackKind.Audio]
     out: list[TrackSetup | None] = []
     for i, track in enumerate(tracks):
-        meta = _meta(track)
+        meta = read_posthouse_meta(track)
         stem = track_stem(track)
         if stem is None or meta.get("mute") or not track.enabled:
             out.append(None)
@@ -191,16 +186,6 @@ def track_setups(session: otio.schema.Timeline, plan: TimelinePlan | None = None
             )
         )
     return out
-
-
-def _clip_path(clip: otio.schema.Clip) -> Path | None:
-    from urllib.parse import unquote, urlparse
-
-    ref = clip.media_reference
-    if not isinstance(ref, otio.schema.ExternalReference) or not ref.target_url:
-        return None
-    url = str(ref.target_url)
-    return Path(unquote(urlparse(url).path)) if url.startswith("file:") else Path(url)
 
 
 def _sum(
@@ -224,7 +209,7 @@ def _resample_sources(
     done: dict[Path, Path] = {}
     copy = session.deepcopy()
     for clip in copy.find_clips():
-        path = _clip_path(clip)
+        path = clip_media_path(clip)
         if path is None or not path.exists():
             continue
         if path not in done:

@@ -21,8 +21,8 @@ import opentimelineio as otio
 from posthouse.core.media.bwf import Bext, IXml, write_bwf
 from posthouse.core.time import Rate, frames_to_timecode
 from posthouse.sound.cleanup import noise_floor_dbfs
-from posthouse.sound.mic_choice import _EPS, _ROLE_FILL, F32, _Group, _Input, _meta, _record_samples
-from posthouse.sound.session import place_clip, set_track_stem, wav_clip
+from posthouse.sound.mic_choice import _EPS, _ROLE_FILL, F32, _Group, _Input, _record_samples
+from posthouse.sound.session import place_clip, posthouse_meta, set_track_stem, wav_clip
 
 __all__ = ["FillReport"]
 
@@ -96,7 +96,7 @@ def _fills(
 ) -> tuple[otio.schema.Track, list[FillReport]]:
     track = otio.schema.Track(name="DX FILL", kind="Audio")
     set_track_stem(track, "dialogue")
-    _meta(track)["role"] = _ROLE_FILL
+    posthouse_meta(track)["role"] = _ROLE_FILL
     reports: list[FillReport] = []
     spans = sorted((g.start, g.end, g) for g in groups)
     merged: list[list[Any]] = []

@@ -32,6 +32,7 @@ __all__ = [
     "import_tracks",
     "load_session",
     "place_clip",
+    "posthouse_meta",
     "save_session",
     "session_from_cut",
     "session_rate",
@@ -66,7 +67,9 @@ _PREFIX_STEM: Final = {
 }
 
 
-def _meta(obj: Any) -> dict[str, Any]:
+def posthouse_meta(obj: Any) -> dict[str, Any]:
+    """``obj.metadata["posthouse"]``, created empty when missing; the live dict (changes are kept on
+    ``obj``). For a read-only copy use :func:`posthouse.engine.plan.read_posthouse_meta`."""
     meta = obj.metadata.get("posthouse")
     if meta is None:
         obj.metadata["posthouse"] = {}
@@ -100,7 +103,7 @@ def set_track_stem(track: otio.schema.Track, stem: str) -> None:
     """Assign ``track`` to ``stem``."""
     if stem not in STEMS:
         raise UsageError(f"unknown stem {stem!r}", hint=f"one of {', '.join(STEMS)}")
-    _meta(track)["stem"] = stem
+    posthouse_meta(track)["stem"] = stem
 
 
 def audio_tracks(timeline: otio.schema.Timeline, stem: str | None = None) -> list[otio.schema.Track]:
@@ -117,7 +120,7 @@ def session_from_cut(cut: otio.schema.Timeline, *, cut_name: str | None = None) 
     dialogue tracks ``DX1``, ``DX2`` … (the original track name kept as ``source_track``)."""
     session: otio.schema.Timeline = copy.deepcopy(cut)
     session.name = f"{cut.name} sound"
-    meta = _meta(session)
+    meta = posthouse_meta(session)
     meta["sound_session"] = {"cut": cut_name or cut.name}
     n = 0
     for track in session.tracks:
@@ -125,7 +128,7 @@ def session_from_cut(cut: otio.schema.Timeline, *, cut_name: str | None = None) 
             continue
         n += 1
         stem = track_stem(track) or "dialogue"
-        tmeta = _meta(track)
+        tmeta = posthouse_meta(track)
         tmeta.setdefault("source_track", track.name)
         tmeta["stem"] = stem
         if stem == "dialogue":
@@ -298,7 +301,7 @@ def import_tracks(
         new = copy.deepcopy(track)
         new.name = add_track(session, stem).name
         session.tracks.pop()
-        meta = _meta(new)
+        meta = posthouse_meta(new)
         meta["stem"] = stem
         meta["imported_from"] = source
         meta.setdefault("source_track", track.name)

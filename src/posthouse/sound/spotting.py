@@ -28,6 +28,7 @@ import opentimelineio as otio
 
 from posthouse.core.errors import UsageError
 from posthouse.core.time import Rate, rational_time_to_frames, samples_to_frames
+from posthouse.engine.plan import read_posthouse_meta
 from posthouse.sound.session import free_track, place_clip, session_rate, wav_clip
 from posthouse.sound.sfxlib import SfxEntry, SfxIndex, search
 
@@ -147,11 +148,6 @@ class SpotReport:
         }
 
 
-def _posthouse(obj: Any) -> dict[str, Any]:
-    meta = obj.metadata.get("posthouse") if obj.metadata is not None else None
-    return dict(meta) if meta is not None else {}
-
-
 def _markers(timeline: otio.schema.Timeline, rate: Rate) -> list[tuple[otio.schema.Marker, int, int]]:
     """``(marker, record_frame, duration_frames)`` for markers on the stack, the tracks and their items."""
     out: list[tuple[otio.schema.Marker, int, int]] = []
@@ -180,7 +176,7 @@ def marker_events(timeline: otio.schema.Timeline) -> list[SpotEvent]:
     rate = session_rate(timeline)
     events = []
     for marker, frame, duration in _markers(timeline, rate):
-        meta = _posthouse(marker)
+        meta = read_posthouse_meta(marker)
         name = str(marker.name or "")
         comment = str(marker.comment or "").strip()
         m = _PREFIX_RE.match(name)
@@ -286,7 +282,7 @@ def _spotted_keys(timeline: otio.schema.Timeline) -> set[tuple[int, str, str]]:
     keys = set()
     for track in timeline.tracks:
         for clip in track.find_clips(shallow_search=True):
-            spot_meta = _posthouse(clip).get("spot")
+            spot_meta = read_posthouse_meta(clip).get("spot")
             if spot_meta:
                 keys.add(
                     (
