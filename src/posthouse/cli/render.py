@@ -19,6 +19,9 @@ def render(
     burn_in: bool = typer.Option(
         True, "--burn-in/--no-burn-in", help="Record/source TC, clip name, version."
     ),
+    subtitles: Path | None = typer.Option(
+        None, "--subtitles", help="Burn in an .srt/.vtt file (cue times from the first frame)."
+    ),
     project_dir: Path | None = PROJECT_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
@@ -37,7 +40,13 @@ def render(
     dims = parse_resolution(size) if size else None
     with rich_progress(not as_json) as progress:
         report = render_timeline(
-            store.open(ref), out, preset=preset, size=dims, burn_in=spec, progress=progress
+            store.open(ref),
+            out,
+            preset=preset,
+            size=dims,
+            burn_in=spec,
+            subtitles=subtitles,
+            progress=progress,
         )
     if as_json:
         print_json({"cut": str(ref), **report.to_dict()})

@@ -61,6 +61,14 @@ class VideoClipPlan:
     source_tc_frames: int | None = None  # timecode frame count of file frame 0
     source_rate: Rate | None = None
     transition_in: TransitionSpan | None = None
+    opacity: float = 1.0  # metadata posthouse.opacity, 0..1
+    fade_in: int = 0  # frames faded up from black (metadata fade_in_frames)
+    fade_out: int = 0  # frames faded down to black (metadata fade_out_frames)
+    retime: str = "blend"  # "blend" | "nearest": how a fractional source position is shown
+    alpha: str | None = None  # "straight" | "premultiplied"; None = by format (EXR premultiplied)
+    sequence: tuple[Path, ...] = ()  # image files of an ImageSequenceReference, by image number
+    generator: str | None = None  # GeneratorReference generator_kind ("title", "credits")
+    parameters: dict[str, Any] = field(default_factory=dict)  # the generator's parameters
 
     @property
     def start(self) -> int:
@@ -75,6 +83,10 @@ class VideoClipPlan:
     def source_frame(self, record: int) -> int:
         """File frame index shown at record frame ``record``: ``in + floor(k·speed)``."""
         return self.source_in + math.floor((record - self.record_in) * self.speed)
+
+    def source_position(self, record: int) -> Fraction:
+        """Exact (fractional) source position at record frame ``record``: ``in + k·speed``."""
+        return self.source_in + (record - self.record_in) * self.speed
 
 
 @dataclass(slots=True)
@@ -137,16 +149,30 @@ def _frac_rate(rate: float) -> Fraction:
         return Fraction(rate).limit_denominator(1_000_000)
 
 
+def _url_path(url: str) -> Path:
+    if url.startswith("file:"):
+        return Path(unquote(urlparse(url).path))
+    return Path(url)
+
+
 def clip_media_path(clip: otio.schema.Clip) -> Path | None:
     """The file a clip's ``ExternalReference`` points at (a ``file:`` URL decoded, else the URL as a
     path); None for any other media reference or an empty URL."""
     ref = clip.media_reference
     if not isinstance(ref, otio.schema.ExternalReference) or not ref.target_url:
         return None
-    url = str(ref.target_url)
-    if url.startswith("file:"):
-        return Path(unquote(urlparse(url).path))
-    return Path(url)
+    return _url_path(str(ref.target_url))
+
+
+def _sequence_paths(clip: otio.schema.Clip) -> tuple[Path, ...]:
+    ref = clip.media_reference
+    if not isinstance(ref, otio.schema.ImageSequenceReference):
+        return ()
+    try:
+        count = int(ref.number_of_images_in_sequence())
+        return tuple(_url_path(str(ref.target_url_for_image_number(i))) for i in range(count))
+    except (ValueError, otio.exceptions.OTIOError):
+        return ()
 
 
 def read_posthouse_meta(obj: Any) -> dict[str, Any]:
@@ -303,11 +329,19 @@ def _plan_video_track(
             source_rate: Rate | None = Rate.parse(src.rate)
         except TimecodeError:
             source_rate = None
+        meta = read_posthouse_meta(clip)
+        ref = clip.media_reference
+        sequence = _sequence_paths(clip)
+        generator = str(ref.generator_kind) if isinstance(ref, otio.schema.GeneratorReference) else None
+        retime = str(meta.get("retime", "blend")).lower()
+        if retime not in ("blend", "nearest"):
+            warnings.append(f"{where}: unknown retime {retime!r}, frames blended")
+            retime = "blend"
+        alpha = meta.get("alpha")
         plans.append(
             VideoClipPlan(
                 track=name,
                 name=clip.name,
-                path=clip_media_path(clip),
                 record_in=ri,
                 record_out=ro,
                 head=head,
@@ -317,6 +351,15 @@ def _plan_video_track(
                 source_tc_frames=avail_frames if avail is not None else None,
                 source_rate=source_rate,
                 transition_in=tr,
+                opacity=min(max(float(meta.get("opacity", 1.0)), 0.0), 1.0),
+                fade_in=max(int(meta.get("fade_in_frames", 0)), 0),
+                fade_out=max(int(meta.get("fade_out_frames", 0)), 0),
+                retime=retime,
+                alpha=str(alpha) if alpha in ("straight", "premultiplied") else None,
+                sequence=sequence,
+                path=sequence[0] if sequence else clip_media_path(clip),
+                generator=generator,
+                parameters=dict(ref.parameters) if generator is not None and ref.parameters else {},
             )
         )
     return plans

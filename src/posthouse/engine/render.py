@@ -17,18 +17,19 @@ import numpy as np
 import numpy.typing as npt
 import opentimelineio as otio
 
-from posthouse.core.errors import MediaError, UsageError
+from posthouse.core.errors import UsageError
 from posthouse.core.media import VideoWriter
 from posthouse.core.progress import NULL_PROGRESS, CancelToken, Progress
-from posthouse.core.time import Timecode
 from posthouse.engine.audio import FadeShape, iter_mix_blocks
-from posthouse.engine.plan import AudioClipPlan, TimelinePlan, TransitionSpan, VideoClipPlan, plan_timeline
-from posthouse.engine.text import painter
-from posthouse.engine.video import SourceReader, blend_transition, offline_slate
+from posthouse.engine.composite import IMAGE_EXTENSIONS
+from posthouse.engine.picture import BurnInSpec, ClipFilter, OfflineClip, Picture
+from posthouse.engine.plan import AudioClipPlan, TimelinePlan, plan_timeline
+from posthouse.engine.subtitles import SubtitleTrack, parse_subtitles
 
 __all__ = [
     "SAMPLE_RATE",
     "BurnInSpec",
+    "ClipFilter",
     "OfflineClip",
     "RenderReport",
     "default_size",
@@ -42,29 +43,6 @@ _AUDIO_BLOCK_FRAMES = 24
 _DEFAULT_SIZE = (1920, 1080)
 
 Frame = npt.NDArray[np.uint8]
-
-
-@dataclass(frozen=True, slots=True)
-class BurnInSpec:
-    """Which burn-ins to draw: record TC (bottom left), source TC (bottom right), clip name (top left)
-    and a watermark such as the cut version ``"v003"`` (top right)."""
-
-    record_tc: bool = True
-    source_tc: bool = True
-    clip_name: bool = True
-    watermark: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OfflineClip:
-    """A clip whose media could not be used, with where it sits on the record side."""
-
-    track: str
-    name: str
-    path: str | None
-    record_in: str
-    record_out: str
-    reason: str
 
 
 @dataclass(slots=True)
@@ -88,118 +66,6 @@ class RenderReport:
         return data
 
 
-class _Picture:
-    """Per-frame compositor over the video tracks of a plan; owns the open decoders."""
-
-    def __init__(self, plan: TimelinePlan, size: tuple[int, int], burn_in: BurnInSpec | None) -> None:
-        self.plan, self.size, self.burn_in = plan, size, burn_in
-        self.ptr = [0] * len(plan.video)
-        self.readers: dict[int, SourceReader] = {}
-        self.offline: dict[int, OfflineClip] = {}
-        self.warned: set[tuple[int, str]] = set()
-        self.warnings: list[str] = []
-        w, h = size
-        self.black = np.zeros((h, w, 3), np.uint8)
-        self.black.flags.writeable = False
-        for track in plan.video:
-            for clip in track:
-                if clip.path is None:
-                    self.mark_offline(clip, "no media reference")
-                elif not clip.path.exists():
-                    self.mark_offline(clip, "file not found")
-
-    def tc(self, frame: int) -> str:
-        return str(Timecode.from_frames(self.plan.start_frame + frame, self.plan.rate))
-
-    def mark_offline(self, clip: VideoClipPlan | AudioClipPlan, reason: str) -> None:
-        if id(clip) not in self.offline:
-            path = str(clip.path) if clip.path is not None else None
-            self.offline[id(clip)] = OfflineClip(
-                clip.track, clip.name, path, self.tc(clip.record_in), self.tc(clip.record_out), reason
-            )
-
-    def warn_once(self, clip: VideoClipPlan, key: str, text: str) -> None:
-        if (id(clip), key) not in self.warned:
-            self.warned.add((id(clip), key))
-            self.warnings.append(f"track {clip.track}, clip {clip.name!r}: {text}")
-
-    def close_reader(self, clip: VideoClipPlan) -> None:
-        reader = self.readers.pop(id(clip), None)
-        if reader is not None:
-            reader.close()
-
-    def close(self) -> None:
-        for reader in self.readers.values():
-            reader.close()
-        self.readers.clear()
-
-    def clip_frame(self, clip: VideoClipPlan, record: int) -> Frame:
-        if id(clip) in self.offline:
-            return offline_slate(self.size, clip.name)
-        assert clip.path is not None
-        try:
-            reader = self.readers.get(id(clip))
-            if reader is None:
-                reader = self.readers[id(clip)] = SourceReader(clip.path, self.size)
-            index = clip.source_frame(record)
-            if index < 0:
-                self.warn_once(clip, "head", "reaches before the start of its media; first frame held")
-            frame = reader.get(index)
-            if reader.past_end:
-                self.warn_once(clip, "tail", "reaches past the end of its media; last frame held")
-            return frame
-        except MediaError as exc:
-            self.close_reader(clip)
-            self.mark_offline(clip, str(exc))
-            return offline_slate(self.size, clip.name)
-
-    def frame(self, record: int) -> tuple[Frame, VideoClipPlan | None, int]:
-        """Composited frame at ``record``, the clip it mostly shows and that clip's source frame."""
-        picked: list[VideoClipPlan] = []
-        for t in range(len(self.plan.video) - 1, -1, -1):
-            clips = self.plan.video[t]
-            while self.ptr[t] < len(clips) and clips[self.ptr[t]].end <= record:
-                self.close_reader(clips[self.ptr[t]])
-                self.ptr[t] += 1
-            if picked:
-                continue
-            j = self.ptr[t]
-            while j < len(clips) and clips[j].start <= record:
-                if clips[j].end > record:
-                    picked.append(clips[j])
-                j += 1
-        if not picked:
-            return self.black, None, 0
-        if len(picked) == 1:
-            clip = picked[0]
-            return self.clip_frame(clip, record), clip, clip.source_frame(record)
-        a, b = picked[0], picked[-1]
-        span = b.transition_in or TransitionSpan(b.start, max(a.end - b.start, 1), "dissolve")
-        mixed = blend_transition(self.clip_frame(a, record), self.clip_frame(b, record), span, record)
-        shown = a if 2 * (record - span.start) < span.duration else b
-        return mixed, shown, shown.source_frame(record)
-
-    def draw_burn_in(self, frame: Frame, record: int, clip: VideoClipPlan | None, source: int) -> Frame:
-        spec = self.burn_in
-        if spec is None:
-            return frame
-        out = frame.copy()
-        w, h = self.size
-        text = painter(max(8, h // 22))
-        margin = max(2, h // 36)
-        bottom = h - margin - text.height
-        if spec.record_tc:
-            text.draw(out, self.tc(record), margin, bottom)
-        if clip is not None and spec.source_tc and clip.source_tc_frames is not None and clip.source_rate:
-            label = str(Timecode.from_frames(clip.source_tc_frames + max(source, 0), clip.source_rate))
-            text.draw(out, label, w - margin - text.width(label), bottom)
-        if clip is not None and spec.clip_name and clip.name:
-            text.draw(out, clip.name, margin, margin)
-        if spec.watermark:
-            text.draw(out, spec.watermark, w - margin - text.width(spec.watermark), margin)
-        return out
-
-
 def default_size(plan: TimelinePlan) -> tuple[int, int]:
     """The first readable picture source's size, rounded up to even (1920x1080 when there is none)."""
     import av
@@ -207,6 +73,15 @@ def default_size(plan: TimelinePlan) -> tuple[int, int]:
     for track in plan.video:
         for clip in track:
             if clip.path is not None and clip.path.exists():
+                if clip.sequence or clip.path.suffix.lower() in IMAGE_EXTENSIONS:
+                    import OpenImageIO as oiio
+
+                    image = oiio.ImageInput.open(str(clip.path))
+                    if image is None:
+                        continue
+                    w, h = int(image.spec().width), int(image.spec().height)
+                    image.close()
+                    return (w + 1) // 2 * 2, (h + 1) // 2 * 2
                 try:
                     with av.open(str(clip.path)) as container:
                         cc = container.streams.video[0].codec_context
@@ -225,13 +100,14 @@ def _check_size(plan: TimelinePlan, size: tuple[int, int] | None) -> tuple[int, 
     return w, h
 
 
-def _frames(picture: _Picture, plan: TimelinePlan, cancel: CancelToken | None) -> Iterator[Frame]:
+def _frames(picture: Picture, plan: TimelinePlan, cancel: CancelToken | None) -> Iterator[Frame]:
     try:
         for record in range(plan.duration):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             frame, clip, source = picture.frame(record)
-            yield picture.draw_burn_in(frame, record, clip, source)
+            frame = picture.draw_burn_in(frame, record, clip, source)
+            yield picture.subtitles.draw(frame, record) if picture.subtitles is not None else frame
     finally:
         picture.close()
 
@@ -241,16 +117,32 @@ def iter_timeline_frames(
     *,
     size: tuple[int, int] | None = None,
     burn_in: BurnInSpec | None = None,
+    subtitles: Path | None = None,
+    clip_filter: ClipFilter | None = None,
     cancel: CancelToken | None = None,
 ) -> Iterator[Frame]:
     """Yield the composited ``(height, width, 3)`` uint8 RGB frames of ``timeline``, one per record frame.
 
     Frames may be shared with the renderer's caches: copy one before changing it. ``size`` defaults to
-    the first readable video source's size.
+    the first readable video source's size. ``subtitles`` and ``clip_filter`` are as for
+    :func:`render_timeline`.
     """
     plan = plan_timeline(timeline)
-    picture = _Picture(plan, _check_size(plan, size), burn_in)
+    picture = _picture(plan, _check_size(plan, size), burn_in, subtitles, clip_filter)
     return _frames(picture, plan, cancel)
+
+
+def _picture(
+    plan: TimelinePlan,
+    size: tuple[int, int],
+    burn_in: BurnInSpec | None,
+    subtitles: Path | None,
+    clip_filter: ClipFilter | None,
+) -> Picture:
+    subs = None
+    if subtitles is not None:
+        subs = SubtitleTrack(parse_subtitles(Path(subtitles)), plan.rate.fps, size)
+    return Picture(plan, size, burn_in, clip_filter=clip_filter, subtitles=subs)
 
 
 def iter_timeline_audio(
@@ -282,6 +174,8 @@ def render_timeline(
     preset: str = "h264",
     size: tuple[int, int] | None = None,
     burn_in: BurnInSpec | None = None,
+    subtitles: Path | None = None,
+    clip_filter: ClipFilter | None = None,
     fade: FadeShape = "linear",
     progress: Progress = NULL_PROGRESS,
     cancel: CancelToken | None = None,
@@ -289,14 +183,19 @@ def render_timeline(
     """Render ``timeline`` to the movie ``out`` (written atomically) with 48 kHz stereo sound.
 
     ``preset`` is a :data:`posthouse.core.media.PRESETS` name (``h264`` review, ``prores-hq``
-    mezzanine...). Raises :class:`~posthouse.core.progress.Cancelled` when ``cancel`` is set (no file is
-    left behind) and :class:`UsageError` for an empty timeline or a bad size.
+    mezzanine...). ``subtitles`` (an ``.srt``/``.vtt`` file, cue times counted from the first record
+    frame) are burned in bottom-centred. ``clip_filter(clip, record, rgb) -> rgb`` is called on each
+    media clip's picture at each record frame it plays (uint8 RGB ``(h, w, 3)`` at the output size,
+    after retiming and before fades, opacity, transitions and compositing; generators and offline slates
+    are not filtered) and must return a new array of the same shape and dtype, e.g. a grade. Raises
+    :class:`~posthouse.core.progress.Cancelled` when ``cancel`` is set (no file is left behind) and
+    :class:`UsageError` for an empty timeline, a bad size or a bad ``clip_filter`` result.
     """
     plan = plan_timeline(timeline)
     if plan.duration <= 0:
         raise UsageError(f"timeline {timeline.name!r} is empty: nothing to render", path=out)
     w, h = _check_size(plan, size)
-    picture = _Picture(plan, (w, h), burn_in)
+    picture = _picture(plan, (w, h), burn_in, subtitles, clip_filter)
     problems: list[tuple[AudioClipPlan, str]] = []
     blocks = iter_mix_blocks(
         plan, sample_rate=SAMPLE_RATE, frames_per_block=_AUDIO_BLOCK_FRAMES, fade=fade, problems=problems

@@ -20,12 +20,13 @@ from posthouse.core.errors import DamagedMediaError, MediaError
 from posthouse.engine.plan import TransitionSpan
 from posthouse.engine.text import painter
 
-__all__ = ["SEEK_AHEAD", "SourceReader", "blend_transition", "offline_slate"]
+__all__ = ["SEEK_AHEAD", "SourceReader", "blend_transition", "letterbox", "offline_slate"]
 
 SEEK_AHEAD: Final = 48
 """A reader seeks instead of decoding forward when the wanted frame is further ahead than this."""
 
 Frame = npt.NDArray[np.uint8]
+Alpha = npt.NDArray[np.float32]
 
 
 class SourceReader:
@@ -54,10 +55,11 @@ class SourceReader:
         self._frames: Iterator[Any] = self._container.decode(self._stream)
         self._index = -1  # index of the frame last decoded
         self._frame: Any = None
-        self._rgb: Frame | None = None
-        self._rgb_index = -2
+        self._cache: dict[int, tuple[Frame, Alpha | None]] = {}  # the last two frames converted
         self.past_end = False
         self.src_size = (int(self._stream.codec_context.width), int(self._stream.codec_context.height))
+        fmt = self._stream.codec_context.format
+        self.has_alpha = fmt is not None and (len(fmt.components) == 4 or str(fmt.name).startswith("ya"))
 
     def _frame_index(self, frame: Any) -> int:
         if frame.pts is None:
@@ -73,11 +75,17 @@ class SourceReader:
 
     def get(self, index: int) -> Frame:
         """RGB frame ``index`` (counted from the file's first frame); the last frame past the end."""
+        return self.get_rgba(index)[0]
+
+    def get_rgba(self, index: int) -> tuple[Frame, Alpha | None]:
+        """RGB frame ``index`` and its straight alpha (float32 0..1, 0 in letterbox bars) when the
+        stream has one (ProRes 4444, PNG/QuickTime RGBA...), else None."""
         import av
 
         index = max(index, 0)
-        if index == self._rgb_index and self._rgb is not None:
-            return self._rgb
+        cached = self._cache.get(index)
+        if cached is not None:
+            return cached
         if index < self._index or (index > self._index + SEEK_AHEAD and index > SEEK_AHEAD):
             self._seek(index)
         try:
@@ -95,35 +103,53 @@ class SourceReader:
                 self._index = self._frame_index(frame)
         except av.error.FFmpegError as exc:
             raise DamagedMediaError(f"decode failed: {exc}", path=self.path, where=f"frame {index}") from exc
-        self._rgb = self._convert(self._frame)
-        self._rgb_index = index
-        return self._rgb
+        result = self._convert(self._frame)
+        if len(self._cache) >= 2:
+            self._cache.pop(min(self._cache))
+        self._cache[index] = result
+        return result
 
-    def _convert(self, frame: Any) -> Frame:
+    def _convert(self, frame: Any) -> tuple[Frame, Alpha | None]:
         w, h = self.size
         sw, sh = frame.width, frame.height
         scale = min(w / sw, h / sh)
         fw, fh = min(w, round(sw * scale / 2) * 2), min(h, round(sh * scale / 2) * 2)
-        rgb = frame.reformat(
+        planes = frame.reformat(
             width=fw,
             height=fh,
-            format="gbrp",  # swscale's rgb24 path reads 10-bit sources ~2 levels dark; gbrp is exact
+            # swscale's rgb24 path reads 10-bit sources ~2 levels dark; gbrp is exact
+            format="gbrap" if self.has_alpha else "gbrp",
             src_colorspace="ITU709",
             dst_colorspace="ITU709",
             src_color_range="MPEG",
             dst_color_range="JPEG",
             interpolation="BILINEAR",
         ).to_ndarray()
-        if (fw, fh) == (w, h):
-            return rgb  # type: ignore[no-any-return]
-        out = np.zeros((h, w, 3), np.uint8)
-        y, x = (h - fh) // 2, (w - fw) // 2
-        out[y : y + fh, x : x + fw] = rgb
-        return out
+        return letterbox(planes, (w, h))
 
     def close(self) -> None:
         """Close the decoder."""
         self._container.close()
+
+
+def letterbox(pixels: npt.NDArray[np.uint8], size: tuple[int, int]) -> tuple[Frame, Alpha | None]:
+    """Split ``(h, w, 3|4)`` uint8 pixels into RGB and float32 alpha, centred in a ``size`` frame (black,
+    alpha 0 around when they are smaller)."""
+    w, h = size
+    fh, fw = pixels.shape[:2]
+    rgb, alpha = pixels[..., :3], None
+    if pixels.shape[2] == 4:
+        alpha = pixels[..., 3].astype(np.float32) * np.float32(1 / 255)
+    if (fw, fh) == (w, h):
+        return np.ascontiguousarray(rgb), alpha
+    out = np.zeros((h, w, 3), np.uint8)
+    y, x = (h - fh) // 2, (w - fw) // 2
+    out[y : y + fh, x : x + fw] = rgb
+    if alpha is not None:
+        full = np.zeros((h, w), np.float32)
+        full[y : y + fh, x : x + fw] = alpha
+        alpha = full
+    return out, alpha
 
 
 def blend_transition(a: Frame, b: Frame, span: TransitionSpan, record: int) -> Frame:
