@@ -27,7 +27,7 @@ def test_init_writes_settings_catalog_and_stage_folders(tmp_path: Path) -> None:
     assert (again.config.width, again.config.height) == (2048, 858)
     assert again.config.name == "film"
     assert set(again.catalog.tables()) >= {"media", "jobs", "alembic_version"}
-    assert again.catalog.revision() == "0002"
+    assert again.catalog.revision() == "0003"
 
 
 def test_project_is_found_from_a_subfolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

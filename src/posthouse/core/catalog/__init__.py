@@ -1,6 +1,6 @@
 """The project catalog: media, jobs and (in later migrations) everything each department records."""
 
 from posthouse.core.catalog.db import Catalog, sqlite_url
-from posthouse.core.catalog.models import Base, JobRecord, MediaRecord, SyncRecord
+from posthouse.core.catalog.models import Base, JobRecord, MediaRecord, SyncRecord, VfxVersionRecord
 
-__all__ = ["Base", "Catalog", "JobRecord", "MediaRecord", "SyncRecord", "sqlite_url"]
+__all__ = ["Base", "Catalog", "JobRecord", "MediaRecord", "SyncRecord", "VfxVersionRecord", "sqlite_url"]

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posthouse.core.catalog.models import MediaRecord
+from posthouse.core.catalog.models import MediaRecord, VfxVersionRecord
 from posthouse.core.errors import ProjectError
 
 __all__ = ["Catalog", "sqlite_url"]
@@ -81,6 +81,95 @@ class Catalog:
             stmt = stmt.where(MediaRecord.kind == kind)
         with self.session() as s:
             return list(s.scalars(stmt))
+
+    def record_vfx_version(
+        self,
+        *,
+        shot: str,
+        task: str,
+        version: int,
+        path: str,
+        first: int | None,
+        last: int | None,
+        frames: int,
+        width: int | None,
+        height: int | None,
+        status: str,
+        reason: str | None = None,
+    ) -> VfxVersionRecord:
+        """Add one delivered VFX version, or refresh it when ``(shot, task, version)`` is known already.
+
+        A re-delivery of an approved version that still validates keeps its approval.
+        """
+        with self.session() as s:
+            row = s.scalars(
+                select(VfxVersionRecord).where(
+                    VfxVersionRecord.shot == shot,
+                    VfxVersionRecord.task == task,
+                    VfxVersionRecord.version == version,
+                )
+            ).one_or_none()
+            if row is None:
+                row = VfxVersionRecord(shot=shot, task=task, version=version, status=status)
+                s.add(row)
+            elif not (row.status == "approved" and status == "submitted"):
+                row.status = status
+            row.path, row.first, row.last, row.frames = path, first, last, frames
+            row.width, row.height, row.reason = width, height, reason
+            s.flush()
+            return row
+
+    def vfx_versions(self, *, shot: str | None = None, status: str | None = None) -> list[VfxVersionRecord]:
+        """VFX versions ordered by shot, task and version, optionally of one shot and/or status."""
+        stmt = select(VfxVersionRecord).order_by(
+            VfxVersionRecord.shot, VfxVersionRecord.task, VfxVersionRecord.version
+        )
+        if shot:
+            stmt = stmt.where(VfxVersionRecord.shot == shot)
+        if status:
+            stmt = stmt.where(VfxVersionRecord.status == status)
+        with self.session() as s:
+            return list(s.scalars(stmt))
+
+    def set_vfx_status(
+        self, shot: str, version: int, status: str, *, task: str | None = None, reason: str | None = None
+    ) -> VfxVersionRecord:
+        """Set the status of one version; ``task`` is needed only when two tasks share the number."""
+        stmt = select(VfxVersionRecord).where(
+            VfxVersionRecord.shot == shot, VfxVersionRecord.version == version
+        )
+        if task:
+            stmt = stmt.where(VfxVersionRecord.task == task)
+        with self.session() as s:
+            rows = list(s.scalars(stmt))
+            if not rows:
+                raise ProjectError(
+                    f"no VFX version {shot} v{version:03d}{f' ({task})' if task else ''} in the catalog",
+                    path=self.url,
+                    hint="ingest the delivery first",
+                )
+            if len(rows) > 1:
+                tasks = ", ".join(sorted(r.task for r in rows))
+                raise ProjectError(
+                    f"{shot} v{version:03d} exists for several tasks ({tasks})", hint="name the task"
+                )
+            row = rows[0]
+            row.status = status
+            if reason is not None:
+                row.reason = reason
+            s.flush()
+            return row
+
+    def latest_approved_vfx(self, shot: str) -> VfxVersionRecord | None:
+        """The approved version of ``shot`` with the highest number (``None`` when none is approved)."""
+        stmt = (
+            select(VfxVersionRecord)
+            .where(VfxVersionRecord.shot == shot, VfxVersionRecord.status == "approved")
+            .order_by(VfxVersionRecord.version.desc(), VfxVersionRecord.created.desc())
+            .limit(1)
+        )
+        with self.session() as s:
+            return s.scalars(stmt).one_or_none()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "JobRecord", "MediaRecord", "SyncRecord"]
+__all__ = ["Base", "JobRecord", "MediaRecord", "SyncRecord", "VfxVersionRecord"]
 
 
 def _now() -> datetime:
@@ -123,3 +134,31 @@ class JobRecord(Base):
     message: Mapped[str | None] = mapped_column(Text, default=None)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class VfxVersionRecord(Base):
+    """One delivered version of a VFX shot (``SH010_comp_v002``): where it is, what it holds, its status."""
+
+    __tablename__ = "vfx_versions"
+    __table_args__ = (UniqueConstraint("shot", "task", "version", name="uq_vfx_versions_shot_task_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shot: Mapped[str] = mapped_column(String(64), index=True)
+    task: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(4096))
+    first: Mapped[int | None] = mapped_column(Integer, default=None)
+    last: Mapped[int | None] = mapped_column(Integer, default=None)
+    frames: Mapped[int] = mapped_column(Integer, default=0)
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # submitted, approved, rejected
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        keys = ("shot", "task", "version", "path", "first", "last", "frames", "width", "height", "status")
+        out: dict[str, Any] = {k: getattr(self, k) for k in keys}
+        out["reason"] = self.reason
+        out["created"] = self.created.isoformat() if self.created else None
+        return out
