@@ -38,6 +38,7 @@ def _register() -> None:
         demo,
         edit,
         editorial,
+        finish_vfx,
         ingest,
         loudness,
         mix,
@@ -71,6 +72,7 @@ def _register() -> None:
     app.add_typer(sfx.app, name="sfx")
     app.add_typer(adr.app, name="adr")
     app.add_typer(score.app, name="score")
+    app.add_typer(finish_vfx.app, name="vfx")
     app.command("mix")(mix.mix)
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)
