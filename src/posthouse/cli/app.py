@@ -38,6 +38,7 @@ def _register() -> None:
         demo,
         edit,
         editorial,
+        finish_grade,
         finish_vfx,
         ingest,
         loudness,
@@ -73,6 +74,10 @@ def _register() -> None:
     app.add_typer(adr.app, name="adr")
     app.add_typer(score.app, name="score")
     app.add_typer(finish_vfx.app, name="vfx")
+    app.command("grade")(finish_grade.grade)
+    app.command("grade-match")(finish_grade.grade_match)
+    app.command("scopes")(finish_grade.scopes)
+    app.add_typer(finish_grade.cdl_app, name="cdl")
     app.command("mix")(mix.mix)
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)
