@@ -38,6 +38,7 @@ def _register() -> None:
         demo,
         edit,
         editorial,
+        finish_conform,
         finish_grade,
         finish_vfx,
         ingest,
@@ -73,6 +74,7 @@ def _register() -> None:
     app.add_typer(sfx.app, name="sfx")
     app.add_typer(adr.app, name="adr")
     app.add_typer(score.app, name="score")
+    app.command("conform")(finish_conform.conform)
     app.add_typer(finish_vfx.app, name="vfx")
     app.command("grade")(finish_grade.grade)
     app.command("grade-match")(finish_grade.grade_match)
