@@ -114,6 +114,34 @@ def _check_demo_score(score: dict[str, Any], sound: dict[str, Any]) -> None:
     assert 0 <= first - cue["cue_start"] * 2002 < 2002
 
 
+def _check_demo_finish(finish: dict[str, Any], root: Path) -> None:
+    """Finishing on the demo: the EDL relinks frame-exact, the VFX return is cut in, the master renders."""
+    import opentimelineio as otio
+
+    conform = finish["conform"]
+    assert (
+        conform["ok"] and conform["conformed"] == conform["events"] == 2 and not conform["differing_frames"]
+    )
+    locked = otio.adapters.read_from_file(str(root / "project" / "cuts" / "assembly" / "v001.otio"))
+    conformed = otio.adapters.read_from_file(conform["otio"])
+    pairs = zip(locked.video_tracks()[0].find_clips(), conformed.video_tracks()[0].find_clips(), strict=True)
+    for ours, theirs in pairs:  # the same original, the same first frame, the same length
+        assert (
+            Path(theirs.media_reference.target_url.removeprefix("file://")).resolve()
+            == Path(ours.media_reference.target_url.removeprefix("file://")).resolve()
+        )
+        assert theirs.source_range.start_time.to_frames() == ours.source_range.start_time.to_frames()
+        assert theirs.source_range.duration.to_frames() == ours.source_range.duration.to_frames()
+    vfx = finish["vfx"]
+    assert vfx["shots"] == ["SH010"] and vfx["cut_in"] == ["SH010"]
+    assert [r["status"] for r in vfx["returns"]] == ["submitted"]
+    cut_in = otio.adapters.read_from_file(vfx["timeline"])
+    refs = [c.media_reference for c in cut_in.video_tracks()[0].find_clips()]
+    assert isinstance(refs[-1], otio.schema.ImageSequenceReference)
+    master = finish["master"]
+    assert Path(master["output"]).is_file() and master["frames"] == 424 and master["graded_clips"] == 2
+
+
 def _check_demo_sound(sound: dict[str, Any], root: Path) -> None:
     """The issue's "done means" for sound, checked independently of posthouse's own meter."""
     import numpy as np
@@ -168,7 +196,9 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
         "turnover",
         "score",
         "sound",
+        "finish",
     ]
+    _check_demo_finish(report["finish"], root)
     _check_demo_score(report["score"], report["sound"])
     _check_demo_sound(report["sound"], root)
     assert report["editorial"]["cut"] == "assembly@v001" and report["editorial"]["events"] == 2

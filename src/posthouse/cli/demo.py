@@ -177,4 +177,17 @@ def _print_demo(d: dict[str, Any]) -> None:
                 f"  mix {name:9s} {verdict} ({m['gating']}-gated, target {m['target_lufs']:g}): {levels}"
             )
         console.print(f"  DAW:      {snd['daw']['aaf']}")
+    fin = d.get("finish") or {}
+    if fin:
+        c, v, m = fin["conform"], fin["vfx"], fin["master"]
+        console.print(
+            f"  conform:  {c['conformed']}/{c['events']} events relinked from the EDL "
+            f"({', '.join(f'{k} {n}' for k, n in c['matched_by'].items())}), frames checked: "
+            f"{'ok' if c['ok'] else 'PROBLEMS'}"
+        )
+        console.print(
+            f"  VFX:      pulled {', '.join(v['shots'])}; returns "
+            f"{', '.join(r['status'] for r in v['returns'])}; cut in {', '.join(v['cut_in']) or 'none'}"
+        )
+        console.print(f"  master:   {m['output']} ({m['frames']} frames, {m['graded_clips']} graded clips)")
     console.print(f"  report:  {Path(d['root']) / 'demo_report.json'}")

@@ -1,5 +1,5 @@
 """The end-to-end demo: shoot → offload → catalog → sync → dailies → assembly → lock → turnover → score →
-sound.
+sound → finish.
 
 It grows with every department. Each stage is resumable, so running it again does only what is left.
 The demo measures itself against the shoot's ground truth (sync error per take) and says so.
@@ -18,6 +18,7 @@ from posthouse.core.fsutil import atomic_write_text
 from posthouse.core.jobs import Executor
 from posthouse.core.progress import NULL_PROGRESS, CancelToken, Progress
 from posthouse.core.project import CONFIG_NAME, Project
+from posthouse.demo.finish import run_finish, vfx_marker
 from posthouse.demo.score import run_score, spotting_markers
 from posthouse.demo.shoot import ShootSpec, generate_shoot
 from posthouse.demo.sound import run_sound
@@ -42,6 +43,7 @@ class DemoReport:
     editorial: dict[str, Any] = field(default_factory=dict)
     score: dict[str, Any] = field(default_factory=dict)
     sound: dict[str, Any] = field(default_factory=dict)
+    finish: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sync_errors(self) -> list[str]:
@@ -64,6 +66,7 @@ class DemoReport:
             and not self.offload.get("failed")
             and not self.dailies.get("failed")
             and all(m.get("passed") for m in self.sound.get("mix", {}).values())
+            and bool(self.finish.get("conform", {}).get("ok", True))
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +86,7 @@ class DemoReport:
             "editorial": self.editorial,
             "score": self.score,
             "sound": self.sound,
+            "finish": self.finish,
             "ok": self.ok,
         }
 
@@ -102,6 +106,7 @@ def _editorial(project: Project, shoot_dir: Path) -> dict[str, Any]:
             project, read_script(shoot_dir / "script.fountain"), takes="circled", name="assembly"
         )
         spotting_markers(timeline, project.config.rate)  # the spotting session's notes, before lock
+        vfx_marker(timeline, project.config.rate)  # and a shot for VFX
         store.save("assembly", timeline, message="demo assembly (circled takes)", author="posthouse demo")
     ref = store.resolve(store.versions("assembly")[0])
     timeline = store.open(ref)
@@ -206,6 +211,8 @@ def run_demo(
             cancel=cancel,
         )
         stages.append("sound")
+        finish = run_finish(project, cut_name, int(version), progress=progress, cancel=cancel)
+        stages.append("finish")
     finally:
         project.close()
     planted = {Path(f["file"]).name for f in truth["faults"] if f["kind"] == "truncated_camera_file"}
@@ -225,5 +232,6 @@ def run_demo(
     report.editorial = editorial
     report.score = score
     report.sound = sound
+    report.finish = finish
     atomic_write_text(root / "demo_report.json", json.dumps(report.to_dict(), indent=2, default=str))
     return report

@@ -72,9 +72,16 @@ _REEL_KEYS: Final = ("reel", "tape", "reel_name", "tapename", "tape_name")
 # ------------------------------------------------------------------------------------------------ reading
 
 
+_EVENT_REC_RE = re.compile(
+    r"^\s*\d{1,6}\s+\S+\s+\S+\s+[CDW]\S*(?:\s+\d+)?\s+\S+\s+\S+\s+(\d\d:\d\d:\d\d[:;]\d\d)\s+\S+",
+    re.MULTILINE,
+)
+
+
 def read_cut(path: str | Path, *, rate: RateLike | None = None) -> otio.schema.Timeline:
     """Read a cut file with the OTIO adapter for its type; EDL ``* REEL MAP`` comments are kept in
-    ``timeline.metadata["conform"]["reel_map"]`` (8-character reel → full name)."""
+    ``timeline.metadata["conform"]["reel_map"]`` (8-character reel → full name), and an EDL's record start
+    (the first event's record in, which OTIO's reader drops) becomes ``global_start_time``."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in CUT_SUFFIXES and suffix != ".otioz":
@@ -108,6 +115,13 @@ def read_cut(path: str | Path, *, rate: RateLike | None = None) -> otio.schema.T
         raise PosthouseError("the file did not read as a timeline", path=p)
     if reel_map:
         result.metadata.setdefault("conform", {})["reel_map"] = reel_map
+    if suffix == ".edl" and result.global_start_time is None:
+        # OTIO's CMX reader drops the record start (01:00:00:00): take it from the first event's record in
+        starts = [m.group(1) for m in _EVENT_REC_RE.finditer(text)]
+        if starts and rate is not None:
+            r = Rate.parse(rate)
+            first = min(Timecode.parse(tc, r).frames for tc in starts)
+            result.global_start_time = otio.opentime.RationalTime(first, r.otio_rate)
     return result
 
 

@@ -7,8 +7,8 @@ grade (:meth:`GradePipeline.apply_u8`). So a dissolve blends two graded shots, a
 Streamed: one frame per clip in flight.
 
 The grade of a clip: ``GradeSet.grade_for`` tried with the clip name, then ``metadata["posthouse"]``
-``shot``/``vfx_shot``/``reel``; then the clip's ``scene`` (``"12A"``, then its scene number ``"12"``).
-Title and credit generators and gaps are not graded.
+``shot``, ``vfx_shot``, ``vfx.shot`` (a cut-in VFX version) and ``reel``; then the clip's ``scene``
+(``"12A"``, then its scene number ``"12"``). Title and credit generators and gaps are not graded.
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ def clip_grades(timeline: otio.schema.Timeline, grades: GradeSet) -> dict[tuple[
     out: dict[tuple[str, int], Cdl | None] = {}
     for (name, rin), meta in _meta_by_position(timeline).items():
         cdl = None
-        for key in (name, meta.get("shot"), meta.get("vfx_shot"), meta.get("reel")):
+        vfx = meta.get("vfx")
+        vfx_shot = vfx.get("shot") if isinstance(vfx, dict) else None
+        for key in (name, meta.get("shot"), meta.get("vfx_shot"), vfx_shot, meta.get("reel")):
             if key:
                 cdl = grades.grade_for(str(key), None)
                 if cdl is not None:
