@@ -27,38 +27,19 @@ cdl_app = typer.Typer(help="ASC CDL files: convert between .cdl, .cc, .ccc, .jso
 
 
 def _open_cut(ref: str, project_dir: Path | None) -> tuple[otio.schema.Timeline, Path, str]:
-    """The timeline, the ``finish/STEM`` folder its outputs go to, and the stem (``CUT_vNNN``)."""
-    import opentimelineio as otio
-
-    from posthouse.core.errors import UsageError
+    """The timeline, the ``finish/STEM`` folder its outputs go to (next to a bare ``.otio`` outside a
+    project), and the stem (``CUT_vNNN``)."""
+    from posthouse.cli.finish_timeline import open_finish_timeline
     from posthouse.core.project import Project
 
-    as_path = Path(ref)
-    if ref.endswith(".otio"):
-        if not as_path.is_file():
-            raise UsageError("timeline not found", path=as_path)
-        tl = otio.adapters.read_from_file(str(as_path))
-        if not isinstance(tl, otio.schema.Timeline):
-            raise UsageError("not an OTIO timeline", path=as_path)
-        stem = as_path.stem
-        try:
-            root = Project.open(project_dir).root / "finish" / stem
-        except Exception:  # a bare timeline needs no project: outputs go next to it
-            root = as_path.parent
-        return tl, root, stem
-    from posthouse.picture.cuts import CutRef, CutStore
-
-    project = Project.open(project_dir)
-    store = CutStore(project.root / "cuts")
-    cut_ref = store.resolve(CutRef.parse(ref))
-    stem = f"{cut_ref.name}_v{int(cut_ref.version or 1):03d}"
-    finish = project.root / "finish" / stem
-    conform = finish / "conform.otio"
-    if conform.is_file():
-        tl = otio.adapters.read_from_file(str(conform))
-        if isinstance(tl, otio.schema.Timeline):
-            return tl, finish, stem
-    return store.open(cut_ref), finish, stem
+    project = None
+    try:
+        project = Project.open(project_dir)
+    except Exception:  # a bare timeline needs no project: outputs go next to it
+        if not ref.endswith(".otio"):
+            raise
+    tl, finish, stem = open_finish_timeline(ref, project)
+    return tl, finish or Path(ref).parent, stem
 
 
 @handle_errors

@@ -22,35 +22,12 @@ app = typer.Typer(help="VFX pulls (EXR/DPX plates with handles) and returns (val
 
 
 def _open_cut(ref: str, project: Project) -> tuple[otio.schema.Timeline, Path, str]:
-    """The timeline to work from, the cut's ``finish/NAME/vfx`` folder, and the cut's file name stem.
+    """The timeline to work from (``CUT@vN``: its conform when there is one), its ``finish/STEM/vfx``
+    folder, and the stem."""
+    from posthouse.cli.finish_timeline import open_finish_timeline
 
-    ``CUT@vN`` prefers ``finish/CUT_vNNN/conform.otio`` (the conformed timeline) over the cut itself.
-    """
-    import opentimelineio as otio
-
-    from posthouse.core.errors import UsageError
-
-    as_path = Path(ref)
-    if ref.endswith(".otio"):
-        if not as_path.is_file():
-            raise UsageError("timeline not found", path=as_path)
-        tl = otio.adapters.read_from_file(str(as_path))
-        if not isinstance(tl, otio.schema.Timeline):
-            raise UsageError("not an OTIO timeline", path=as_path)
-        stem = as_path.stem
-        return tl, project.root / "finish" / stem / "vfx", stem
-    from posthouse.picture.cuts import CutRef, CutStore
-
-    store = CutStore(project.root / "cuts")
-    cut_ref = store.resolve(CutRef.parse(ref))
-    stem = f"{cut_ref.name}_v{int(cut_ref.version or 1):03d}"
-    finish = project.root / "finish" / stem
-    conform = finish / "conform.otio"
-    if conform.is_file():
-        tl = otio.adapters.read_from_file(str(conform))
-        if isinstance(tl, otio.schema.Timeline):
-            return tl, finish / "vfx", stem
-    return store.open(cut_ref), finish / "vfx", stem
+    tl, finish, stem = open_finish_timeline(ref, project)
+    return tl, (finish or project.root / "finish" / stem) / "vfx", stem
 
 
 def _shot_lists(project: Project) -> list[Path]:
