@@ -36,6 +36,7 @@ def _register() -> None:
         adr,
         dailies,
         demo,
+        dub,
         edit,
         editorial,
         finish_conform,
@@ -81,6 +82,7 @@ def _register() -> None:
     app.command("scopes")(finish_grade.scopes)
     app.add_typer(finish_grade.cdl_app, name="cdl")
     app.command("mix")(mix.mix)
+    app.command("dub")(dub.dub)
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)
     app.add_typer(demo.app, name="demo")
