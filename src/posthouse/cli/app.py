@@ -35,6 +35,7 @@ def _register() -> None:
     from posthouse.cli import (
         adr,
         dailies,
+        deliver_archive,
         demo,
         dub,
         edit,
@@ -77,6 +78,7 @@ def _register() -> None:
     app.add_typer(score.app, name="score")
     app.command("conform")(finish_conform.conform)
     app.add_typer(finish_vfx.app, name="vfx")
+    app.add_typer(deliver_archive.app, name="archive")
     app.command("grade")(finish_grade.grade)
     app.command("grade-match")(finish_grade.grade_match)
     app.command("scopes")(finish_grade.scopes)
