@@ -35,6 +35,7 @@ def _register() -> None:
     from posthouse.cli import (
         adr,
         dailies,
+        deliver,
         deliver_archive,
         demo,
         dub,
@@ -79,6 +80,7 @@ def _register() -> None:
     app.command("conform")(finish_conform.conform)
     app.add_typer(finish_vfx.app, name="vfx")
     app.add_typer(deliver_archive.app, name="archive")
+    app.add_typer(deliver.app, name="deliver")
     app.command("grade")(finish_grade.grade)
     app.command("grade-match")(finish_grade.grade_match)
     app.command("scopes")(finish_grade.scopes)

@@ -1,0 +1,13 @@
+"""`posthouse deliver …`: the deliverables made from the graded master and the mix."""
+
+from __future__ import annotations
+
+import typer
+
+from posthouse.cli import deliver_streaming
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Deliverables: streaming ladders (HLS/DASH) and the mezzanine.", no_args_is_help=True)
+app.command("streaming")(deliver_streaming.streaming)
+app.command("mezzanine")(deliver_streaming.mezzanine)
