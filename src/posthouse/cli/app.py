@@ -37,6 +37,7 @@ def _register() -> None:
         dailies,
         deliver,
         deliver_archive,
+        deliver_qc,
         deliver_subtitles,
         demo,
         dub,
@@ -83,6 +84,7 @@ def _register() -> None:
     app.add_typer(deliver_archive.app, name="archive")
     app.add_typer(deliver.app, name="deliver")
     app.command("subtitles")(deliver_subtitles.subtitles)
+    app.command("qc")(deliver_qc.qc)
     app.command("grade")(finish_grade.grade)
     app.command("grade-match")(finish_grade.grade_match)
     app.command("scopes")(finish_grade.scopes)

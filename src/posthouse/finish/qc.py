@@ -1,0 +1,287 @@
+"""Automated QC of a master: every picture, sound and subtitle check against a delivery spec in one
+streaming decode of each stream, reported as JSON and HTML with timecodes and thumbnails.
+
+``run_qc(path, spec)`` probes the file, checks its format (resolution, rate, codec, profile, duration,
+channels) against the spec, decodes the picture once (:mod:`posthouse.finish.qc_video`) and the sound once
+(:mod:`posthouse.finish.qc_audio`), and checks optional subtitles (:mod:`posthouse.finish.qc_subs`).
+Loudness needs a BS.1770 meter injected as ``loudness_fn`` (departments do not import each other; the CLI
+passes ``posthouse.sound.loudness.LoudnessMeter``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+from posthouse.core.errors import MediaError, TimecodeError
+from posthouse.core.media import iter_audio_blocks, iter_video_frames, probe
+from posthouse.core.time import Rate, frames_to_timecode, is_drop_label, timecode_to_frames
+from posthouse.finish.qc_audio import AudioAnalyzer, LoudnessFactory
+from posthouse.finish.qc_report import Check, QCEvent, QCReport, write_html, write_json
+from posthouse.finish.qc_specs import QCSpec, load_spec
+from posthouse.finish.qc_subs import Cue, check_cues
+from posthouse.finish.qc_video import VideoAnalyzer, analysis_format
+
+__all__ = ["Timecoder", "run_qc", "write_reports"]
+
+_VIDEO_CHECKS = ("black", "freeze", "broadcast_range", "flash", "red_flash")
+_AUDIO_CHECKS = ("over_loud", "clipping", "silence", "dropout", "phase")
+_SUB_CHECKS = ("reading_speed", "line_length", "lines_per_cue", "subtitle_duration", "gap", "overlap")
+
+
+class Timecoder:
+    """Seconds and frame numbers to timecode labels from the file's start timecode and rate."""
+
+    def __init__(self, fps: Fraction | None, start_tc: str | None) -> None:
+        self.fps = fps
+        self.rate: Rate | None = None
+        self.drop = bool(start_tc and is_drop_label(start_tc))
+        self.origin = 0
+        if fps:
+            try:
+                self.rate = Rate.parse(fps)
+                self.origin = timecode_to_frames(start_tc, self.rate) if start_tc else 0
+            except TimecodeError:
+                self.rate, self.origin = None, 0
+
+    def frame(self, index: int) -> str:
+        """The label of frame ``index`` (0 = the file's first frame)."""
+        if self.rate is None:
+            return self.seconds(index / float(self.fps) if self.fps else 0.0)
+        return frames_to_timecode(self.origin + index, self.rate, self.drop)
+
+    def seconds(self, t: float) -> str:
+        """The label of the frame showing at ``t`` seconds (``HH:MM:SS.mmm`` without a picture rate)."""
+        if self.rate is not None and self.fps:
+            return self.frame(math.floor(t * float(self.fps) + 1e-6))
+        ms = round(t * 1000)
+        return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+def _in(value: object, allowed: tuple[object, ...]) -> bool:
+    return not allowed or value in allowed
+
+
+def _status(events: list[QCEvent], check: str) -> str:
+    sev = {e.severity for e in events if e.check == check}
+    return "fail" if "fail" in sev else "warn" if "warn" in sev else "pass"
+
+
+def run_qc(
+    path: str | Path,
+    spec: QCSpec | str | Path = "netflix",
+    *,
+    subtitles: list[Cue] | None = None,
+    loudness_fn: LoudnessFactory | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> QCReport:
+    """Check ``path`` against ``spec`` (a :class:`QCSpec`, preset name or TOML path) and return the report.
+
+    ``progress(done, total)`` is called per picture frame. Raises MediaError for unreadable files.
+    """
+    p = Path(path)
+    sp = spec if isinstance(spec, QCSpec) else load_spec(spec)
+    info = probe(p)
+    if info.damaged:
+        raise MediaError(f"damaged: {'; '.join(info.problems)}", path=p)
+    report = QCReport(path=str(p), spec=sp.name)
+    v = info.video[0] if info.video else None
+    a = info.audio[0] if info.audio else None
+    tc = Timecoder(v.rate if v else None, info.start_timecode)
+    duration = float(info.duration) if info.duration is not None else 0.0
+    report.info = {
+        "duration_s": round(duration, 3),
+        "start_timecode": info.start_timecode,
+        "video": f"{v.codec} {v.profile or ''} {v.width}x{v.height} {v.pix_fmt} {v.rate}" if v else None,
+        "audio": f"{a.codec} {a.channels} ch {a.sample_rate} Hz" if a else None,
+        "spec_source": sp.source,
+    }
+    vs, aus = sp.video, sp.audio
+    checks = report.checks
+    # format checks
+    if v is not None:
+        res = f"{v.width}x{v.height}"
+        rate = str(v.rate) if v.rate is not None else None
+        checks.append(
+            Check(
+                "resolution",
+                "video",
+                "pass" if _in(res, vs.resolutions) else "fail",
+                res,
+                list(vs.resolutions),
+            )
+        )
+        checks.append(
+            Check("frame_rate", "video", "pass" if _in(rate, vs.rates) else "fail", rate, list(vs.rates))
+        )
+        checks.append(
+            Check("codec", "video", "pass" if _in(v.codec, vs.codecs) else "fail", v.codec, list(vs.codecs))
+        )
+        checks.append(
+            Check(
+                "profile",
+                "video",
+                "pass" if _in(v.profile, vs.profiles) else "fail",
+                v.profile,
+                list(vs.profiles),
+            )
+        )
+    else:
+        checks.append(Check("picture", "video", "fail", None, "a video stream", "no video stream"))
+    too_short = vs.min_duration_s > 0 and duration < vs.min_duration_s
+    too_long = vs.max_duration_s > 0 and duration > vs.max_duration_s
+    checks.append(
+        Check(
+            "duration",
+            "video",
+            "fail" if too_short or too_long else "pass",
+            round(duration, 3),
+            [vs.min_duration_s, vs.max_duration_s or None],
+        )
+    )
+    if a is not None:
+        checks.append(
+            Check(
+                "channels",
+                "audio",
+                "pass" if _in(a.channels, aus.channels) else "fail",
+                a.channels,
+                list(aus.channels),
+            )
+        )
+    else:
+        checks.append(Check("sound", "audio", "fail", None, "an audio stream", "no audio stream"))
+    # picture pass
+    if v is not None and v.rate:
+        fps = float(v.rate)
+        va = VideoAnalyzer(v.width - v.width % 2, v.height - v.height % 2, fps, v.bit_depth, vs)
+        fmt = analysis_format(v.bit_depth)
+        for index, frame in iter_video_frames(p, format=fmt):
+            if frame.shape[1] != va.width:  # odd sizes: the converter pads to even
+                frame = frame[:, : va.width]
+            va.push(index, frame)
+            if progress is not None:
+                progress(index + 1, v.frames)
+        for fe in va.finish():
+            report.events.append(
+                QCEvent(
+                    fe.check,
+                    fe.severity,
+                    fe.start / fps,
+                    fe.end / fps,
+                    tc.frame(fe.start),
+                    tc.frame(fe.end),
+                    fe.detail,
+                    fe.thumbnail,
+                )
+            )
+        report.info["frames"] = va.frames
+        for name in _VIDEO_CHECKS:
+            if name == "broadcast_range" and vs.range_tolerance >= 1.0:
+                checks.append(Check(name, "video", "skip", message="not checked by this spec"))
+                continue
+            n = len(report.events_of(name))
+            checks.append(
+                Check(name, "video", _status(report.events, name), n, 0, f"{n} event(s)" if n else "")
+            )
+    # sound pass
+    if a is not None:
+        aa = AudioAnalyzer(a.sample_rate, a.channels, aus, loudness_fn)
+        for block in iter_audio_blocks(p, block=a.sample_rate):
+            aa.push(block)
+        aevents, summ = aa.finish()
+        for ae in aevents:
+            report.events.append(
+                QCEvent(
+                    ae.check,
+                    ae.severity,
+                    ae.start_s,
+                    ae.end_s,
+                    tc.seconds(ae.start_s),
+                    tc.seconds(ae.end_s),
+                    ae.detail,
+                )
+            )
+        if loudness_fn is None:
+            for name in ("integrated_loudness", "true_peak", "over_loud"):
+                checks.append(Check(name, "audio", "skip", message="no loudness meter given"))
+        else:
+            target = aus.integrated_lufs
+            if math.isfinite(target):
+                ok = (
+                    math.isfinite(summ.integrated_lufs)
+                    and abs(summ.integrated_lufs - target) <= aus.integrated_tolerance
+                )
+                checks.append(
+                    Check(
+                        "integrated_loudness",
+                        "audio",
+                        "pass" if ok else "fail",
+                        summ.integrated_lufs,
+                        f"{target:g} ± {aus.integrated_tolerance:g} LUFS",
+                    )
+                )
+            else:
+                checks.append(
+                    Check("integrated_loudness", "audio", "skip", summ.integrated_lufs, message="no target")
+                )
+            tp_ok = not summ.true_peak_dbtp > aus.max_true_peak_dbtp
+            checks.append(
+                Check(
+                    "true_peak",
+                    "audio",
+                    "pass" if tp_ok else "fail",
+                    summ.true_peak_dbtp,
+                    f"<= {aus.max_true_peak_dbtp:g} dBTP",
+                )
+            )
+        for name in _AUDIO_CHECKS:
+            if name == "over_loud" and loudness_fn is None:
+                continue
+            n = len(report.events_of(name))
+            measured: object = n
+            if name == "phase":
+                measured = round(summ.phase_correlation, 3) if math.isfinite(summ.phase_correlation) else None
+            checks.append(
+                Check(
+                    name, "audio", _status(report.events, name), measured, None, f"{n} event(s)" if n else ""
+                )
+            )
+        report.info["sample_peak_dbfs"] = (
+            round(summ.sample_peak_dbfs, 2) if math.isfinite(summ.sample_peak_dbfs) else None
+        )
+    # subtitles
+    if subtitles is not None:
+        for issue in check_cues(subtitles, sp.subtitles):
+            report.events.append(
+                QCEvent(
+                    issue.check,
+                    issue.severity,
+                    issue.start,
+                    issue.end,
+                    tc.seconds(issue.start),
+                    tc.seconds(issue.end),
+                    issue.detail,
+                )
+            )
+        report.info["subtitle_cues"] = len(subtitles)
+        for name in _SUB_CHECKS:
+            n = len(report.events_of(name))
+            checks.append(
+                Check(name, "subtitles", _status(report.events, name), n, 0, f"{n} event(s)" if n else "")
+            )
+    report.events.sort(key=lambda e: (e.start_s, e.check))
+    return report
+
+
+def write_reports(report: QCReport, out_dir: str | Path, stem: str | None = None) -> tuple[Path, Path]:
+    """Write ``STEM_qc.json`` and ``STEM_qc.html`` into ``out_dir``; returns both paths."""
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    name = stem or Path(report.path).stem
+    j, h = d / f"{name}_qc.json", d / f"{name}_qc.html"
+    write_json(report, j)
+    write_html(report, h)
+    return j, h
