@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 from pathlib import Path
 
@@ -203,11 +204,12 @@ def test_subtitle_checks() -> None:
         "3\n00:00:03,300 --> 00:00:12,000\n"
         "A line that is much longer than forty-two characters\nand\nthree lines\n"
     )
-    cues = parse_srt(srt)
-    assert len(cues) == 3 and cues[0].text == "Hello there."
-    found = {i.check for i in check_cues(cues, load_spec("netflix").subtitles)}
+    track = parse_srt(srt)
+    assert len(track.cues) == 3 and track.cues[0].lines == ("Hello there.",)
+    found = {i.check for i in check_cues(track, load_spec("netflix").subtitles)}
     assert found == {"gap", "subtitle_duration", "reading_speed", "line_length", "lines_per_cue", "overlap"}
-    assert check_cues(cues[:1], load_spec("netflix").subtitles) == []
+    first = dataclasses.replace(track, cues=track.cues[:1])
+    assert check_cues(first, load_spec("netflix").subtitles) == []
 
 
 def test_presets_load() -> None:

@@ -10,6 +10,7 @@ passes ``posthouse.sound.loudness.LoudnessMeter``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from fractions import Fraction
@@ -21,8 +22,9 @@ from posthouse.core.time import Rate, frames_to_timecode, is_drop_label, timecod
 from posthouse.finish.qc_audio import AudioAnalyzer, LoudnessFactory
 from posthouse.finish.qc_report import Check, QCEvent, QCReport, write_html, write_json
 from posthouse.finish.qc_specs import QCSpec, load_spec
-from posthouse.finish.qc_subs import Cue, check_cues
+from posthouse.finish.qc_subs import check_cues
 from posthouse.finish.qc_video import VideoAnalyzer, analysis_format
+from posthouse.finish.subtitles import SubtitleTrack
 
 __all__ = ["Timecoder", "run_qc", "write_reports"]
 
@@ -73,7 +75,7 @@ def run_qc(
     path: str | Path,
     spec: QCSpec | str | Path = "netflix",
     *,
-    subtitles: list[Cue] | None = None,
+    subtitles: SubtitleTrack | None = None,
     loudness_fn: LoudnessFactory | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> QCReport:
@@ -254,6 +256,8 @@ def run_qc(
         )
     # subtitles
     if subtitles is not None:
+        if v is not None and v.rate is not None:  # gaps in frames and timecodes at the picture's rate
+            subtitles = dataclasses.replace(subtitles, rate=Rate.parse(v.rate))
         for issue in check_cues(subtitles, sp.subtitles):
             report.events.append(
                 QCEvent(
@@ -266,7 +270,7 @@ def run_qc(
                     issue.detail,
                 )
             )
-        report.info["subtitle_cues"] = len(subtitles)
+        report.info["subtitle_cues"] = len(subtitles.cues)
         for name in _SUB_CHECKS:
             n = len(report.events_of(name))
             checks.append(

@@ -1,33 +1,32 @@
-"""Subtitle QC: a tiny SRT reader and the timing/layout checks (reading speed, line length, lines per cue,
-duration, gaps, overlaps)."""
+"""Subtitle QC inside ``posthouse qc``: the QC spec's limits applied with :mod:`posthouse.finish.subtitles`
+(the same reader and rules as ``posthouse subtitles``), findings as QC events with start and end seconds."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
+from typing import Final
 
-from posthouse.core.errors import MediaError
+from posthouse.core.time import RateLike
 from posthouse.finish.qc_specs import SubtitleSpec
+from posthouse.finish.subtitle_formats import parse_srt as _parse_srt
+from posthouse.finish.subtitle_formats import read_subtitles
+from posthouse.finish.subtitles import SubtitleRules, SubtitleTrack, check_subtitles
 
-__all__ = ["Cue", "SubtitleIssue", "check_cues", "parse_srt", "read_srt"]
+__all__ = ["SubtitleIssue", "check_cues", "parse_srt", "read_srt"]
 
-_TIME = re.compile(r"(\d+):(\d{2}):(\d{2})[,.](\d{3})\s*-->\s*(\d+):(\d{2}):(\d{2})[,.](\d{3})")
-_TAG = re.compile(r"<[^>]+>|\{\\[^}]*\}")
-
-
-@dataclass(frozen=True, slots=True)
-class Cue:
-    """One subtitle: times in seconds, text with ``\\n`` between lines."""
-
-    start: float
-    end: float
-    text: str
+_CHECK: Final = {
+    "duration": "subtitle_duration",
+    "min_duration": "subtitle_duration",
+    "max_duration": "subtitle_duration",
+    "lines": "lines_per_cue",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class SubtitleIssue:
-    """A cue (or pair of cues) breaking a rule."""
+    """A cue (or pair of cues) breaking a rule, in seconds from the file's first frame."""
 
     check: str
     severity: str
@@ -36,73 +35,32 @@ class SubtitleIssue:
     detail: str
 
 
-def parse_srt(text: str, *, path: str | Path | None = None) -> list[Cue]:
-    """Parse SubRip text into cues (formatting tags removed)."""
-    cues: list[Cue] = []
-    for n, block in enumerate(re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip("\ufeff\n ")), 1):
-        lines = [ln for ln in block.split("\n") if ln.strip()]
-        if not lines:
-            continue
-        at = next((i for i, ln in enumerate(lines) if _TIME.search(ln)), None)
-        if at is None:
-            raise MediaError("subtitle block without a 'start --> end' line", path=path, where=f"block {n}")
-        g = [int(x) for x in _TIME.search(lines[at]).groups()]  # type: ignore[union-attr]
-        start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000
-        end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000
-        cues.append(Cue(start, end, _TAG.sub("", "\n".join(lines[at + 1 :]))))
-    return cues
+def parse_srt(text: str, *, rate: RateLike = 24, path: str | Path | None = None) -> SubtitleTrack:
+    """SubRip text as a :class:`SubtitleTrack`."""
+    return _parse_srt(text, rate=rate, path=path)
 
 
-def read_srt(path: str | Path) -> list[Cue]:
-    """Read an SRT file (UTF-8, BOM allowed)."""
-    p = Path(path)
-    try:
-        return parse_srt(p.read_text(encoding="utf-8-sig"), path=p)
-    except FileNotFoundError as exc:
-        raise MediaError("subtitle file not found", path=p) from exc
-    except UnicodeDecodeError as exc:
-        raise MediaError(f"subtitle file is not UTF-8: {exc}", path=p) from exc
+def read_srt(path: str | Path, *, rate: RateLike = 24) -> SubtitleTrack:
+    """A subtitle file (SRT, WebVTT or TTML, by its extension) as a :class:`SubtitleTrack`."""
+    return read_subtitles(path, rate=rate)
 
 
-def check_cues(cues: list[Cue], spec: SubtitleSpec) -> list[SubtitleIssue]:
-    """Every rule broken, in time order. Reading speed counts characters without line breaks."""
-    out: list[SubtitleIssue] = []
-    ordered = sorted(cues, key=lambda c: (c.start, c.end))
-    for i, c in enumerate(ordered):
-        dur = c.end - c.start
-        lines = c.text.split("\n")
-        chars = sum(len(ln) for ln in lines)
-        if dur <= 0:
-            out.append(SubtitleIssue("subtitle_duration", "fail", c.start, c.end, "ends before it starts"))
-            continue
-        if dur < spec.min_duration_s - 1e-6:
-            out.append(SubtitleIssue("subtitle_duration", "fail", c.start, c.end, f"on screen {dur:.2f} s"))
-        if dur > spec.max_duration_s + 1e-6:
-            out.append(SubtitleIssue("subtitle_duration", "fail", c.start, c.end, f"on screen {dur:.2f} s"))
-        if chars / dur > spec.max_chars_per_second:
-            out.append(
-                SubtitleIssue(
-                    "reading_speed", "fail", c.start, c.end, f"{chars / dur:.1f} characters a second"
-                )
-            )
-        longest = max(len(ln) for ln in lines)
-        if longest > spec.max_line_length:
-            out.append(
-                SubtitleIssue("line_length", "fail", c.start, c.end, f"a line of {longest} characters")
-            )
-        if len(lines) > spec.max_lines:
-            out.append(SubtitleIssue("lines_per_cue", "fail", c.start, c.end, f"{len(lines)} lines"))
-        if i + 1 < len(ordered):
-            nxt = ordered[i + 1]
-            gap = nxt.start - c.end
-            if gap < -1e-6:
-                out.append(
-                    SubtitleIssue(
-                        "overlap", "fail", nxt.start, c.end, f"overlaps the next cue by {-gap:.3f} s"
-                    )
-                )
-            elif gap < spec.min_gap_s - 1e-6:
-                out.append(
-                    SubtitleIssue("gap", "warn", c.end, nxt.start, f"gap of {gap:.3f} s to the next cue")
-                )
-    return out
+def check_cues(track: SubtitleTrack, spec: SubtitleSpec) -> list[SubtitleIssue]:
+    """Every rule of ``spec`` the track breaks, in time order."""
+    frame = track.rate.frame_duration
+    rules = SubtitleRules(
+        max_chars_per_line=spec.max_line_length,
+        max_lines=spec.max_lines,
+        min_duration=Fraction(spec.min_duration_s).limit_denominator(1000),
+        max_duration=Fraction(spec.max_duration_s).limit_denominator(1000),
+        max_cps=Fraction(spec.max_chars_per_second).limit_denominator(1000),
+        min_gap_frames=max(0, round(spec.min_gap_s / float(frame))),
+    )
+    by_index = {c.index: c for c in track.cues}
+    out = []
+    for issue in check_subtitles(track, rules):
+        cue = by_index.get(issue.cue)
+        start, end = (float(cue.start), float(cue.end)) if cue is not None else (0.0, 0.0)
+        severity = "fail" if issue.severity == "error" else "warn"
+        out.append(SubtitleIssue(_CHECK.get(issue.kind, issue.kind), severity, start, end, issue.message))
+    return sorted(out, key=lambda i: (i.start, i.check))
