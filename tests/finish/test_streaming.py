@@ -314,3 +314,120 @@ def test_validation_catches_planted_faults(result: StreamingResult, tmp_path: Pa
     seg.write_bytes(seg.read_bytes()[:200])  # truncated
     check = validate_hls(hls / "master.m3u8")
     assert not check.ok and any("seg_00001.m4s" in p for p in check.problems)
+
+
+def _dominant_hz(pcm: np.ndarray, rate: int) -> float:
+    spec = np.abs(np.fft.rfft(pcm * np.hanning(len(pcm))))
+    return float(np.argmax(spec) * rate / len(pcm))
+
+
+def test_alternate_languages_are_extra_renditions_in_the_audio_group(media: Path, tmp_path: Path) -> None:
+    t = np.arange(48000 * SECONDS - 1000) / 48000  # ~21 ms short: within a frame (41.7 ms) of the mix
+    for lang, hz in (("fr", 550), ("de", 330)):
+        sf.write(
+            tmp_path / f"film_PM_20_{lang}.wav", np.stack([0.1 * np.sin(2 * np.pi * hz * t)] * 2, 1), 48000
+        )
+    lad = parse_ladder({**LADDER, "codecs": ["h264"], "preset": "ultrafast", "rungs": LADDER["rungs"][1:]})
+    res = package_streaming(
+        media / "master.mov",
+        media / "mix.wav",
+        tmp_path / "out",
+        ladder=lad,
+        alternate_audio={"fr": tmp_path / "film_PM_20_fr.wav", "de": tmp_path / "film_PM_20_de.wav"},
+    )
+    assert [(a.name, a.language) for a in res.alternate_audio] == [("audio_fr", "fr"), ("audio_de", "de")]
+    assert res.to_dict()["alternate_audio"][0]["language"] == "fr"
+    text = res.master_playlist.read_text(encoding="utf-8")
+    media_tags = [
+        parse_attributes(ln.split(":", 1)[1]) for ln in text.splitlines() if ln.startswith("#EXT-X-MEDIA:")
+    ]
+    audio = [
+        (m["LANGUAGE"], m["NAME"], m["DEFAULT"], m["GROUP-ID"]) for m in media_tags if m["TYPE"] == "AUDIO"
+    ]
+    assert audio == [
+        ("en", "English", "YES", "aac"),
+        ("fr", "Français", "NO", "aac"),
+        ("de", "Deutsch", "NO", "aac"),
+    ]
+    check = validate_hls(res.master_playlist)
+    assert check.ok, check.problems
+    secs = check.audio_seconds
+    assert set(secs) == {"audio/index.m3u8", "audio_fr/index.m3u8", "audio_de/index.m3u8"}
+    assert max(secs.values()) - min(secs.values()) <= 1 / FPS
+    # same segment timeline in every language: the segment durations match the original's
+    durs = [
+        [round(d, 3) for _, d in parse_media_playlist(res.master_playlist.parent / u).segments] for u in secs
+    ]
+    assert durs[0] == durs[1] == durs[2]
+    # an independent reader: FFmpeg's HLS demuxer sees three audio languages, each carrying its own mix
+    with av.open(str(res.master_playlist)) as c:
+        langs = [s.metadata.get("language") for s in c.streams.audio]
+        assert langs == ["en", "fr", "de"]
+        pcm: dict[str, list[np.ndarray]] = {lang: [] for lang in langs}
+        streams = {s.index: s.metadata["language"] for s in c.streams.audio}
+        for pkt in c.demux(*c.streams.audio):
+            for frame in pkt.decode():
+                pcm[streams[pkt.stream.index]].append(frame.to_ndarray()[0])
+    hz = {lang: _dominant_hz(np.concatenate(v)[:48000], 48000) for lang, v in pcm.items()}
+    assert abs(hz["en"] - 440) < 5 and abs(hz["fr"] - 550) < 5 and abs(hz["de"] - 330) < 5, hz
+    # DASH: one audio AdaptationSet per language
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+    sets = [a for a in ET.parse(res.mpd).getroot().findall(".//d:AdaptationSet", ns)]
+    assert [a.get("lang") for a in sets if a.get("contentType") == "audio"] == ["en", "fr", "de"]
+    # a dub whose rendition is cut short is caught by the validation
+    pl = res.master_playlist.parent / "audio_fr" / "index.m3u8"
+    lines = pl.read_text().splitlines()
+    i = lines.index("seg_00001.m4s")  # a whole 2 s segment missing
+    pl.write_text("\n".join(lines[: i - 1] + lines[i + 1 :]) + "\n")
+    check = validate_hls(res.master_playlist)
+    assert any("audio_fr" in p and "more than a frame" in p for p in check.problems), check.problems
+
+
+def test_mismatched_dub_mixes_are_rejected_naming_the_file(media: Path, tmp_path: Path) -> None:
+    n = 48000 * SECONDS
+    tone = 0.1 * np.sin(2 * np.pi * 550 * np.arange(n + 48000 // FPS * 2) / 48000)
+    sf.write(tmp_path / "fr_44k.wav", np.stack([tone[: 44100 * SECONDS]] * 2, 1), 44100)
+    sf.write(tmp_path / "fr_mono.wav", tone[:n], 48000)
+    sf.write(tmp_path / "fr_long.wav", np.stack([tone] * 2, 1), 48000)  # two frames too long
+    sf.write(tmp_path / "fr_ok.wav", np.stack([tone[:n]] * 2, 1), 48000)
+    lad = parse_ladder(LADDER)
+    for name, match in (
+        ("fr_44k.wav", "44100 Hz"),
+        ("fr_mono.wav", "stereo"),
+        ("fr_long.wav", "more than a frame"),
+    ):
+        with pytest.raises(MediaError, match=match) as err:
+            package_streaming(
+                media / "master.mov",
+                media / "mix.wav",
+                tmp_path / "o",
+                ladder=lad,
+                alternate_audio={"fr": tmp_path / name},
+            )
+        assert name in str(err.value)
+    with pytest.raises(UsageError, match="main mix's language"):
+        package_streaming(
+            media / "master.mov",
+            media / "mix.wav",
+            tmp_path / "o",
+            ladder=lad,
+            alternate_audio={"en": tmp_path / "fr_ok.wav"},
+        )
+    assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o.partial-*"))
+    from posthouse.cli import deliver_streaming
+
+    app = typer.Typer()
+    app.command("streaming")(deliver_streaming.streaming)
+    app.command("mezzanine")(deliver_streaming.mezzanine)
+    base = [
+        "streaming",
+        str(media / "master.mov"),
+        "--audio",
+        str(media / "mix.wav"),
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    r = CliRunner().invoke(app, [*base, "--alternate-audio", "fr"])
+    assert r.exit_code != 0 and "LANG=FILE.wav" in r.output
+    r = CliRunner().invoke(app, [*base, "--alternate-audio", f"fr={tmp_path / 'fr_mono.wav'}"])
+    assert r.exit_code != 0 and "fr_mono.wav" in r.output and "stereo" in r.output

@@ -12,6 +12,24 @@ from posthouse.cli.project import PROJECT_OPTION
 __all__ = ["mezzanine", "streaming"]
 
 
+def _parse_alternates(values: list[str] | None) -> dict[str, Path]:
+    """``LANG=FILE.wav`` pairs, in the order given."""
+    from posthouse.core.errors import UsageError
+
+    out: dict[str, Path] = {}
+    for v in values or []:
+        lang, sep, file = v.partition("=")
+        if not sep or not lang.strip() or not file.strip():
+            raise UsageError(
+                f"--alternate-audio {v!r} is not LANG=FILE.wav",
+                hint="e.g. --alternate-audio fr=film_PM_20_fr.wav",
+            )
+        if lang.strip() in out:
+            raise UsageError(f"--alternate-audio gives language {lang.strip()!r} twice")
+        out[lang.strip()] = Path(file.strip())
+    return out
+
+
 def _deliver_dir(project_dir: Path | None, master: Path) -> Path:
     """PROJECT/deliver when a project is found, else the master's folder."""
     from posthouse.core.project import Project
@@ -32,6 +50,11 @@ def streaming(
     ),
     language: str = typer.Option("en", "--language", help="Language of the audio and subtitles (BCP 47)."),
     language_name: str = typer.Option("English", "--language-name", help="Name shown to viewers."),
+    alternate_audio: list[str] | None = typer.Option(
+        None,
+        "--alternate-audio",
+        help="A dubbed stereo mix as another audio language, LANG=FILE.wav (repeatable).",
+    ),
     out: Path | None = typer.Option(
         None, "--out", help="Output folder (default PROJECT/deliver/streaming/MASTER_NAME/)."
     ),
@@ -51,6 +74,7 @@ def streaming(
     from posthouse.finish.ladder import default_ladder, load_ladder
     from posthouse.finish.streaming import package_streaming, validate_hls
 
+    alternates = _parse_alternates(alternate_audio)
     dest = out or _deliver_dir(project_dir, master) / "streaming" / master.stem
     lad = load_ladder(ladder) if ladder else default_ladder()
     with err_console.status("encoding and packaging the ladder…"):
@@ -62,6 +86,7 @@ def streaming(
             subtitles=subtitles,
             language=language,
             language_name=language_name,
+            alternate_audio=alternates,
         )
     report = result.to_dict()
     check = None
@@ -82,8 +107,15 @@ def streaming(
                 f"{r.average_bps / 1000:.0f} kbit/s",
                 f"{r.peak_bps / 1000:.0f} kbit/s",
             )
-        a = result.audio
-        table.add_row("audio", "stereo", a.codecs, str(a.segments), f"{a.average_bps / 1000:.0f} kbit/s", "")
+        for a in (result.audio, *result.alternate_audio):
+            table.add_row(
+                f"{a.name} ({a.language})",
+                "stereo",
+                a.codecs,
+                str(a.segments),
+                f"{a.average_bps / 1000:.0f} kbit/s",
+                f"{a.peak_bps / 1000:.0f} kbit/s",
+            )
         console.print(table)
         console.print(f"HLS  {result.master_playlist}", highlight=False, soft_wrap=True)
         console.print(f"DASH {result.mpd}", highlight=False, soft_wrap=True)

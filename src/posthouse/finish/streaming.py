@@ -18,7 +18,7 @@ import math
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -29,6 +29,7 @@ from posthouse.core.fsutil import atomic_path, atomic_write_text
 from posthouse.finish.ladder import Ladder, Rung, default_ladder
 
 __all__ = [
+    "LANGUAGE_NAMES",
     "HlsValidation",
     "MediaPlaylist",
     "Rendition",
@@ -44,6 +45,31 @@ __all__ = [
 ]
 
 AAC_CODEC = "mp4a.40.2"
+_LANG_CODE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+LANGUAGE_NAMES: dict[str, str] = {
+    "ar": "العربية",
+    "da": "Dansk",
+    "de": "Deutsch",
+    "en": "English",
+    "es": "Español",
+    "es-419": "Español (Latinoamérica)",
+    "fi": "Suomi",
+    "fr": "Français",
+    "fr-ca": "Français (Canada)",
+    "hi": "हिन्दी",
+    "it": "Italiano",
+    "ja": "日本語",
+    "ko": "한국어",
+    "nl": "Nederlands",
+    "no": "Norsk",
+    "pl": "Polski",
+    "pt": "Português",
+    "pt-br": "Português (Brasil)",
+    "ru": "Русский",
+    "sv": "Svenska",
+    "tr": "Türkçe",
+    "zh": "中文",
+}
 
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -63,11 +89,13 @@ class Rendition:
     segments: int = 0
     average_bps: int = 0
     peak_bps: int = 0
+    language: str = ""  # audio renditions: BCP 47 code
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
             "name": self.name,
+            "language": self.language,
             "codec": self.codec,
             "width": self.width,
             "height": self.height,
@@ -95,6 +123,7 @@ class StreamingResult:
     rate: Fraction
     hevc_available: bool
     skipped: tuple[str, ...] = ()
+    alternate_audio: tuple[Rendition, ...] = ()  # dubbed mixes, one AAC rendition per language
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -110,6 +139,7 @@ class StreamingResult:
             "rate": str(self.rate),
             "hevc_available": self.hevc_available,
             "skipped": list(self.skipped),
+            "alternate_audio": [r.to_dict() for r in self.alternate_audio],
         }
 
 
@@ -135,6 +165,7 @@ class HlsValidation:
     segments_decoded: int = 0
     frames_decoded: dict[str, int] = field(default_factory=dict)
     audio_samples: int = 0
+    audio_seconds: dict[str, float] = field(default_factory=dict)  # per audio rendition URI
     subtitle_cues: int = 0
     idr_times: dict[str, list[float]] = field(default_factory=dict)
     idr_aligned: bool = False
@@ -156,6 +187,7 @@ class HlsValidation:
             "segments_decoded": self.segments_decoded,
             "frames_decoded": dict(self.frames_decoded),
             "audio_samples": self.audio_samples,
+            "audio_seconds": dict(self.audio_seconds),
             "subtitle_cues": self.subtitle_cues,
             "idr_aligned": self.idr_aligned,
             "problems": list(self.problems),
@@ -490,6 +522,7 @@ def validate_hls(master: str | Path) -> HlsValidation:
             continue
         try:
             pl = parse_media_playlist(base / m["URI"])
+            uri_samples = 0
             for seg_uri, _ in pl.segments:
                 sp = pl.path.parent / seg_uri
                 if m["TYPE"] == "SUBTITLES":
@@ -502,9 +535,13 @@ def validate_hls(master: str | Path) -> HlsValidation:
                         raise MediaError("no EXT-X-MAP init segment", path=pl.path)
                     _, samples, _ = _decode_segment(pl.path.parent / pl.init, sp)
                     res.audio_samples += samples
+                    uri_samples += samples
                 res.segments_decoded += 1
+            if m["TYPE"] == "AUDIO" and pl.init is not None:
+                res.audio_seconds[m["URI"]] = uri_samples / _sample_rate(pl.path.parent / pl.init)
         except (MediaError, OSError, ValueError) as exc:
             res.problems.append(str(exc))
+    res.problems += _alternate_durations(media, variants, res.audio_seconds)
     times = list(res.idr_times.values())
     if times:
         res.idr_aligned = all(
@@ -516,6 +553,39 @@ def validate_hls(master: str | Path) -> HlsValidation:
     if res.audio_groups and res.audio_samples == 0:
         res.problems.append("the audio rendition decoded no samples")
     return res
+
+
+def _sample_rate(init: Path) -> int:
+    import av
+
+    try:
+        with av.open(str(init)) as c:
+            if not c.streams.audio or not c.streams.audio[0].codec_context.sample_rate:
+                raise MediaError("audio init segment has no audio stream", path=init)
+            return int(c.streams.audio[0].codec_context.sample_rate)
+    except av.FFmpegError as exc:
+        raise MediaError(f"audio init segment does not open: {exc}", path=init) from exc
+
+
+def _alternate_durations(
+    media: list[dict[str, str]], variants: list[tuple[dict[str, str], str]], seconds: dict[str, float]
+) -> list[str]:
+    """Problems where an audio rendition's length differs from its group's default by more than a frame."""
+    rates = [float(a["FRAME-RATE"]) for a, _ in variants if "FRAME-RATE" in a]
+    frame = 1 / max(rates) if rates else 1 / 24
+    problems: list[str] = []
+    audio = [m for m in media if m["TYPE"] == "AUDIO" and m.get("URI") in seconds]
+    for m in audio:
+        main = next((d for d in audio if d["GROUP-ID"] == m["GROUP-ID"] and d.get("DEFAULT") == "YES"), None)
+        if main is None or main is m:
+            continue
+        diff = abs(seconds[m["URI"]] - seconds[main["URI"]])
+        if diff > frame + 1e-9:
+            problems.append(
+                f"audio rendition {m['URI']} ({m.get('LANGUAGE', '?')}) lasts {seconds[m['URI']]:.3f} s, "
+                f"{diff * 1000:.1f} ms off the default {main['URI']} (more than a frame)"
+            )
+    return problems
 
 
 # --- encode ----------------------------------------------------------------------------------------------
@@ -799,14 +869,41 @@ def _dash(srcs: list[tuple[Path, str, str]], folder: Path, seg: float) -> None:
             inp.close()
 
 
-def _patch_mpd(mpd: Path, codecs: list[str], subs: tuple[str, str] | None) -> None:
-    """Fill in codec strings FFmpeg leaves empty (HEVC) and add the WebVTT adaptation set."""
+def _patch_mpd(
+    mpd: Path,
+    codecs: list[str],
+    subs: tuple[str, str] | None,
+    audio_langs: Mapping[int, tuple[str, str]] | None = None,
+) -> None:
+    """Fill in codec strings FFmpeg leaves empty (HEVC), label audio sets by language, add the WebVTT set.
+
+    ``audio_langs`` maps a representation index to (language, DASH role) for its AdaptationSet.
+    """
     text = mpd.read_text(encoding="utf-8")
 
     def fix(m: re.Match[str]) -> str:
         return f'{m.group(1)}{codecs[int(m.group(2))]}"'
 
     text = re.sub(r'(<Representation id="(\d+)"[^>]*?codecs=")[^"]*"', fix, text)
+    langs = dict(audio_langs or {})
+
+    def label(m: re.Match[str]) -> str:
+        head, body, rid = m.group(1), m.group(2), int(m.group(3))
+        if rid not in langs:
+            return m.group(0)
+        lang, role = langs[rid]
+        head = re.sub(r'\slang="[^"]*"', "", head) + f' lang="{lang}"'
+        indent = re.match(r"\s*", body)
+        pad = indent.group(0) if indent else "\n"
+        role_el = f'<Role schemeIdUri="urn:mpeg:dash:role:2011" value="{role}"/>'
+        return f"{head}>{pad}{role_el}{body}"
+
+    text = re.sub(
+        r'(<AdaptationSet\b[^>]*?)>((?:(?!<AdaptationSet\b).)*?<Representation id="(\d+)")',
+        label,
+        text,
+        flags=re.DOTALL,
+    )
     if subs is not None:
         uri, lang = subs
         n = text.count("<AdaptationSet")
@@ -842,6 +939,58 @@ def _extradata(path: Path) -> bytes | None:
         return bytes(data) if data else None
 
 
+def _check_alternates(
+    alternates: Mapping[str, str | Path], mix: Path, language: str, rate: Fraction
+) -> list[tuple[str, Path]]:
+    """Check each dubbed mix against the main one: stereo, same sample rate, same length within a frame."""
+    from posthouse.core.media import probe
+
+    main = probe(mix)
+    if not main.audio:
+        raise MediaError("the mix file has no sound", path=mix)
+    ma = main.audio[0]
+    per_frame = ma.sample_rate / rate
+    seen = {language.lower()}
+    out: list[tuple[str, Path]] = []
+    for lang, path in alternates.items():
+        p = Path(path)
+        if not _LANG_CODE.fullmatch(lang):
+            raise UsageError(
+                f"{lang!r} is not a language code", path=p, hint="use BCP 47 codes such as fr, de, es-419"
+            )
+        if lang.lower() in seen:
+            what = "the main mix's language" if lang.lower() == language.lower() else "given twice"
+            raise UsageError(f"alternate audio language {lang!r} is {what}", path=p)
+        seen.add(lang.lower())
+        if not p.is_file():
+            raise UsageError(f"alternate audio ({lang}) file not found", path=p)
+        info = probe(p)
+        if not info.audio:
+            raise MediaError(f"the {lang} mix has no sound", path=p)
+        a = info.audio[0]
+        if a.sample_rate != ma.sample_rate:
+            raise MediaError(
+                f"the {lang} mix is at {a.sample_rate} Hz but the main mix is at {ma.sample_rate} Hz",
+                path=p,
+                hint="deliver every language at the main mix's sample rate",
+            )
+        if a.channels != 2:
+            raise MediaError(
+                f"the {lang} mix has {a.channels} channel(s); alternate audio must be stereo (Lo/Ro)",
+                path=p,
+                hint="pass the stereo localized mix (NAME_PM_20_LANG.wav from posthouse dub)",
+            )
+        if abs(a.samples - ma.samples) > per_frame:
+            raise MediaError(
+                f"the {lang} mix lasts {a.samples / a.sample_rate:.3f} s ({a.samples} samples) but the main "
+                f"mix {ma.samples / ma.sample_rate:.3f} s ({ma.samples}): more than a frame apart",
+                path=p,
+                hint="conform the dub to the same cut as the main mix",
+            )
+        out.append((lang, p))
+    return out
+
+
 def _first_pts(pl: MediaPlaylist) -> float:
     assert pl.init is not None
     frames, _, _ = _decode_segment(pl.path.parent / pl.init, pl.path.parent / pl.segments[0][0])
@@ -857,12 +1006,16 @@ def package_streaming(
     subtitles: str | Path | None = None,
     language: str = "en",
     language_name: str = "English",
+    alternate_audio: Mapping[str, str | Path] | None = None,
 ) -> StreamingResult:
     """Encode and package ``master`` with the loudness-normalised ``mix`` as HLS + DASH ladders.
 
     ``out_dir`` gets ``hls/master.m3u8`` (``h264_*``/``hevc_*`` renditions, ``audio/``, ``subs/LANG/``)
     and ``dash/manifest.mpd``. The folder is built beside ``out_dir`` and swapped in only when complete.
     Rungs larger than the master are skipped (never upscaled); HEVC is skipped when libx265 is missing.
+    ``alternate_audio`` maps language codes to dubbed stereo mixes (same sample rate, same length within a
+    frame); each becomes one more AAC rendition in the HLS audio group (``audio_LANG/``, ``DEFAULT=NO``) and
+    one more DASH audio AdaptationSet with ``lang``.
     """
     import av
 
@@ -876,6 +1029,9 @@ def package_streaming(
         if not c.streams.video:
             raise MediaError("the master has no picture", path=master)
         mw, mh = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
+        vs0 = c.streams.video[0]
+        master_rate = Fraction(vs0.average_rate or vs0.guessed_rate or 24)
+    alts = _check_alternates(alternate_audio or {}, mix, language, master_rate)
     has_hevc = hevc_available()
     skipped: list[str] = []
     codecs = [c for c in lad.codecs if c != "hevc" or has_hevc]
@@ -923,7 +1079,32 @@ def package_streaming(
             len(apl.segments),
             a_avg,
             a_peak,
+            language,
         )
+        alt_rends: list[Rendition] = []
+        for lang, path in alts:
+            name = f"audio_{lang}"
+            _encode_audio(path, work / f"{name}.mp4", lad, duration)
+            _hls(work / f"{name}.mp4", hls / name, seg, False)
+            pl = parse_media_playlist(hls / name / "index.m3u8")
+            avg, peak = _bandwidth(pl)
+            alt_rends.append(
+                Rendition(
+                    name,
+                    "aac",
+                    0,
+                    0,
+                    lad.audio.bitrate_kbps,
+                    AAC_CODEC,
+                    f"{name}/index.m3u8",
+                    len(pl.segments),
+                    avg,
+                    peak,
+                    lang,
+                )
+            )
+        a_peak = max(r.peak_bps for r in (audio, *alt_rends))
+        a_avg = max(r.average_bps for r in (audio, *alt_rends))
         rends: list[Rendition] = []
         for e in encs:
             _hls(e.path, hls / e.name, seg, e.codec == "hevc")
@@ -956,6 +1137,12 @@ def package_streaming(
             f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="{language_name}",LANGUAGE="{language}",'
             f'DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/index.m3u8"'
         )
+        for alt in alt_rends:
+            name = LANGUAGE_NAMES.get(alt.language.lower(), alt.language).replace('"', "'")
+            lines.append(
+                f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="{name}",LANGUAGE="{alt.language}",'
+                f'DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",URI="{alt.playlist}"'
+            )
         if subs_rel:
             lines.append(
                 f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="{language_name}",LANGUAGE="{language}",'
@@ -964,8 +1151,8 @@ def package_streaming(
         lines.append("")
         for rend in rends:
             attrs = [
-                f"BANDWIDTH={rend.peak_bps + audio.peak_bps}",
-                f"AVERAGE-BANDWIDTH={rend.average_bps + audio.average_bps}",
+                f"BANDWIDTH={rend.peak_bps + a_peak}",
+                f"AVERAGE-BANDWIDTH={rend.average_bps + a_avg}",
                 f"RESOLUTION={rend.width}x{rend.height}",
                 f'CODECS="{rend.codecs},{AAC_CODEC}"',
                 f"FRAME-RATE={fr:.3f}",
@@ -980,11 +1167,18 @@ def package_streaming(
         dash = stage / "dash"
         srcs = [(e.path, e.codec, rend.codecs) for e, rend in zip(encs, rends, strict=True)]
         srcs.append((work / "audio.mp4", "aac", AAC_CODEC))
+        audio_langs = {len(srcs) - 1: (language, "main")}
+        for alt in alt_rends:
+            srcs.append((work / f"{alt.name}.mp4", f"aac-{alt.language}", AAC_CODEC))
+            audio_langs[len(srcs) - 1] = (alt.language, "dub")
         _dash(srcs, dash, seg)
         if cues is not None:
             atomic_write_text(dash / f"subs_{language}.vtt", _vtt_file(cues))
         _patch_mpd(
-            dash / "manifest.mpd", [s[2] for s in srcs], (f"subs_{language}.vtt", language) if cues else None
+            dash / "manifest.mpd",
+            [s[2] for s in srcs],
+            (f"subs_{language}.vtt", language) if cues else None,
+            audio_langs if alt_rends else {},
         )
         shutil.rmtree(work)
         if out_dir.exists():
@@ -1010,6 +1204,7 @@ def package_streaming(
         rate=rate,
         hevc_available=has_hevc,
         skipped=tuple(skipped),
+        alternate_audio=tuple(alt_rends),
     )
 
 
