@@ -57,6 +57,10 @@ setup() {
             "$py" -m venv "$VENV"
         fi
     fi
+    # JPEG 2000 for DCP pictures: glymur drives the system OpenJPEG library
+    if ! ldconfig -p 2>/dev/null | grep -q 'libopenjp2\.so\.7'; then
+        ( apt_install libopenjp2-7 ) || log "warning: libopenjp2-7 is missing: DCP picture encoding is unavailable"
+    fi
     local stamp="$VENV/.posthouse-installed" want
     want=$(cat pyproject.toml | sha1sum | cut -d' ' -f1)
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
