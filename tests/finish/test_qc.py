@@ -12,6 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from posthouse.core.errors import UsageError
 from posthouse.finish.qc import run_qc, write_reports
 from posthouse.finish.qc_specs import VideoSpec, load_spec, preset_names
 from posthouse.finish.qc_subs import check_cues, parse_srt
@@ -251,3 +252,18 @@ def test_ten_bit_prores_master(tmp_path: Path) -> None:
     assert report.info["frames"] == 36
     assert report.events == [], [e.to_dict() for e in report.events]
     assert {c.name: c.status for c in report.checks}["broadcast_range"] == "pass"
+
+
+def test_programme_window_leaves_out_the_leader_and_keeps_timecodes(masters: dict[str, Path]) -> None:
+    full = run_qc(masters["faulty"], masters["spec"], loudness_fn=LoudnessMeter)
+    window = run_qc(
+        masters["faulty"], masters["spec"], loudness_fn=LoudnessMeter, programme_start="01:00:05:00"
+    )
+    assert {"black", "freeze"} <= {e.check for e in full.events}
+    assert not {"black", "freeze"} & {e.check for e in window.events}  # before the programme: not faults
+    assert window.info["programme"] == {"start": "01:00:05:00", "end": None}
+    loud_full = [e.start_tc for e in full.events_of("over_loud")]
+    loud_window = [e.start_tc for e in window.events_of("over_loud")]
+    assert loud_window == loud_full and loud_full  # sound events keep their place in the file
+    with pytest.raises(UsageError, match="not inside the file"):
+        run_qc(masters["faulty"], masters["spec"], programme_start="00:59:00:00")

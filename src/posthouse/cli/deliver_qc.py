@@ -18,11 +18,19 @@ def qc(
     spec: str = typer.Option(
         "netflix", "--spec", help="Preset (netflix, ebu-r128, dci-dcp, apple-hls) or a spec .toml file."
     ),
-    subtitles: Path | None = typer.Option(None, "--subtitles", help="An SRT file to check with it."),
+    subtitles: Path | None = typer.Option(
+        None, "--subtitles", help="Subtitles (SRT, WebVTT or TTML) to check with it."
+    ),
     out: Path | None = typer.Option(
         None,
         "--out",
         help="Folder for FILE_qc.html/.json (default PROJECT/deliver/qc, else the working folder).",
+    ),
+    programme_start: str | None = typer.Option(
+        None, "--programme-start", help="Timecode where the programme starts (bars, slate, leader before it)."
+    ),
+    programme_end: str | None = typer.Option(
+        None, "--programme-end", help="Timecode of the first frame after the programme."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     project_dir: Path | None = PROJECT_OPTION,
@@ -51,7 +59,15 @@ def qc(
                 started = True
             progress.advance()
 
-        report = run_qc(file, spec, subtitles=cues, loudness_fn=LoudnessMeter, progress=tick)
+        report = run_qc(
+            file,
+            spec,
+            subtitles=cues,
+            loudness_fn=LoudnessMeter,
+            progress=tick,
+            programme_start=programme_start,
+            programme_end=programme_end,
+        )
         progress.finish()
     j, h = write_reports(report, out)
     if as_json:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
-from posthouse.core.errors import MediaError, TimecodeError
+from posthouse.core.errors import MediaError, TimecodeError, UsageError
 from posthouse.core.media import iter_audio_blocks, iter_video_frames, probe
 from posthouse.core.time import Rate, frames_to_timecode, is_drop_label, timecode_to_frames
 from posthouse.finish.qc_audio import AudioAnalyzer, LoudnessFactory
@@ -62,6 +62,31 @@ class Timecoder:
         return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
+def _programme(tc: Timecoder, start: str | None, end: str | None, path: Path) -> tuple[int, int | None]:
+    """File frame indices ``[first, last)`` of the programme from timecode labels (``last`` None: the end)."""
+    if start is None and end is None:
+        return 0, None
+    if tc.rate is None:
+        raise UsageError("a programme window needs a picture rate and start timecode", path=path)
+    rate = tc.rate
+
+    def index(label: str) -> int:
+        try:
+            return timecode_to_frames(label, rate) - tc.origin
+        except TimecodeError as exc:
+            raise UsageError(f"programme timecode {label!r}: {exc}", path=path) from exc
+
+    first = index(start) if start is not None else 0
+    last = index(end) if end is not None else None
+    if first < 0 or (last is not None and last <= first):
+        raise UsageError(
+            f"programme window {start or 'start'}–{end or 'end'} is not inside the file",
+            path=path,
+            hint=f"the file starts at {tc.frame(0)}",
+        )
+    return first, last
+
+
 def _in(value: object, allowed: tuple[object, ...]) -> bool:
     return not allowed or value in allowed
 
@@ -78,10 +103,15 @@ def run_qc(
     subtitles: SubtitleTrack | None = None,
     loudness_fn: LoudnessFactory | None = None,
     progress: Callable[[int, int], None] | None = None,
+    programme_start: str | None = None,
+    programme_end: str | None = None,
 ) -> QCReport:
     """Check ``path`` against ``spec`` (a :class:`QCSpec`, preset name or TOML path) and return the report.
 
-    ``progress(done, total)`` is called per picture frame. Raises MediaError for unreadable files.
+    ``programme_start``/``programme_end`` (timecode labels in the file's timecode) limit the picture and
+    sound checks to the programme, so a master's bars, tone, slate and leader black are not faults; the
+    end is exclusive. ``progress(done, total)`` is called per picture frame. Raises MediaError for
+    unreadable files.
     """
     p = Path(path)
     sp = spec if isinstance(spec, QCSpec) else load_spec(spec)
@@ -93,6 +123,7 @@ def run_qc(
     a = info.audio[0] if info.audio else None
     tc = Timecoder(v.rate if v else None, info.start_timecode)
     duration = float(info.duration) if info.duration is not None else 0.0
+    first, last = _programme(tc, programme_start, programme_end, p)
     report.info = {
         "duration_s": round(duration, 3),
         "start_timecode": info.start_timecode,
@@ -100,6 +131,8 @@ def run_qc(
         "audio": f"{a.codec} {a.channels} ch {a.sample_rate} Hz" if a else None,
         "spec_source": sp.source,
     }
+    if programme_start is not None or programme_end is not None:
+        report.info["programme"] = {"start": programme_start, "end": programme_end}
     vs, aus = sp.video, sp.audio
     checks = report.checks
     # format checks
@@ -161,6 +194,8 @@ def run_qc(
         va = VideoAnalyzer(v.width - v.width % 2, v.height - v.height % 2, fps, v.bit_depth, vs)
         fmt = analysis_format(v.bit_depth)
         for index, frame in iter_video_frames(p, format=fmt):
+            if index < first or (last is not None and index >= last):
+                continue
             if frame.shape[1] != va.width:  # odd sizes: the converter pads to even
                 frame = frame[:, : va.width]
             va.push(index, frame)
@@ -191,9 +226,20 @@ def run_qc(
     # sound pass
     if a is not None:
         aa = AudioAnalyzer(a.sample_rate, a.channels, aus, loudness_fn)
+        fps_a = float(v.rate) if v is not None and v.rate else 0.0
+        s0 = round(first / fps_a * a.sample_rate) if fps_a else 0
+        s1 = round(last / fps_a * a.sample_rate) if fps_a and last is not None else None
+        pos = 0
         for block in iter_audio_blocks(p, block=a.sample_rate):
-            aa.push(block)
+            lo, hi = max(0, s0 - pos), block.shape[1] if s1 is None else min(block.shape[1], s1 - pos)
+            pos += block.shape[1]
+            if hi > lo:
+                aa.push(block[:, lo:hi])
         aevents, summ = aa.finish()
+        offset = s0 / a.sample_rate
+        for ae in aevents:
+            ae.start_s += offset
+            ae.end_s += offset
         for ae in aevents:
             report.events.append(
                 QCEvent(
