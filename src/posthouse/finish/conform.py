@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import opentimelineio as otio
 
+from posthouse.core.edl import read_edl
 from posthouse.core.errors import PosthouseError, UsageError
 from posthouse.core.fsutil import atomic_path, atomic_write_text
 from posthouse.core.time import Rate, RateLike, Timecode, rational_time_to_frames
@@ -72,16 +73,10 @@ _REEL_KEYS: Final = ("reel", "tape", "reel_name", "tapename", "tape_name")
 # ------------------------------------------------------------------------------------------------ reading
 
 
-_EVENT_REC_RE = re.compile(
-    r"^\s*\d{1,6}\s+\S+\s+\S+\s+[CDW]\S*(?:\s+\d+)?\s+\S+\s+\S+\s+(\d\d:\d\d:\d\d[:;]\d\d)\s+\S+",
-    re.MULTILINE,
-)
-
-
 def read_cut(path: str | Path, *, rate: RateLike | None = None) -> otio.schema.Timeline:
     """Read a cut file with the OTIO adapter for its type; EDL ``* REEL MAP`` comments are kept in
-    ``timeline.metadata["conform"]["reel_map"]`` (8-character reel → full name), and an EDL's record start
-    (the first event's record in, which OTIO's reader drops) becomes ``global_start_time``."""
+    ``timeline.metadata["conform"]["reel_map"]`` (8-character reel → full name); EDLs are read with
+    :func:`posthouse.core.edl.read_edl` (the line of a malformed event named, the record start kept)."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in CUT_SUFFIXES and suffix != ".otioz":
@@ -92,20 +87,21 @@ def read_cut(path: str | Path, *, rate: RateLike | None = None) -> otio.schema.T
         )
     if not p.exists():
         raise UsageError("cut file not found", path=p)
-    kwargs: dict[str, Any] = {}
     reel_map: dict[str, str] = {}
-    if suffix == ".edl":
+    result: Any
+    if suffix == ".edl":  # line-numbered errors, the record start kept (OTIO's reader drops it)
         if rate is None:
             raise UsageError("an EDL needs a frame rate", path=p, hint="pass rate= (--rate) or a project")
-        kwargs["rate"] = Rate.parse(rate).otio_rate
         text = p.read_text(encoding="utf-8", errors="replace")
         reel_map = {m.group(1).upper(): m.group(2) for m in _REEL_MAP_RE.finditer(text)}
-    try:
-        result = otio.adapters.read_from_file(str(p), **kwargs)
-    except Exception as exc:  # adapters raise anything
-        raise PosthouseError(
-            f"cannot read the cut: {exc}", path=p, hint="check the file against its format"
-        ) from None
+        result = read_edl(p, rate, snap_speed=False)
+    else:
+        try:
+            result = otio.adapters.read_from_file(str(p))
+        except Exception as exc:  # adapters raise anything
+            raise PosthouseError(
+                f"cannot read the cut: {exc}", path=p, hint="check the file against its format"
+            ) from None
     if isinstance(result, otio.schema.SerializableCollection):
         timelines = list(result.find_children(descended_from_type=otio.schema.Timeline))
         if not timelines:
@@ -115,13 +111,6 @@ def read_cut(path: str | Path, *, rate: RateLike | None = None) -> otio.schema.T
         raise PosthouseError("the file did not read as a timeline", path=p)
     if reel_map:
         result.metadata.setdefault("conform", {})["reel_map"] = reel_map
-    if suffix == ".edl" and result.global_start_time is None:
-        # OTIO's CMX reader drops the record start (01:00:00:00): take it from the first event's record in
-        starts = [m.group(1) for m in _EVENT_REC_RE.finditer(text)]
-        if starts and rate is not None:
-            r = Rate.parse(rate)
-            first = min(Timecode.parse(tc, r).frames for tc in starts)
-            result.global_start_time = otio.opentime.RationalTime(first, r.otio_rate)
     return result
 
 
