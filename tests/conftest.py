@@ -59,3 +59,42 @@ def movie_factory(tmp_path: Path):  # type: ignore[no-untyped-def]
         return make_movie(tmp_path / name, **kw)  # type: ignore[arg-type]
 
     return factory
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    """A fresh, empty catalog database URL: SQLite always; PostgreSQL when ``POSTHOUSE_TEST_PG_URL`` is set.
+
+    ``POSTHOUSE_TEST_PG_URL`` names a server and a role allowed to create databases (``.ci/run`` starts
+    one), e.g. ``postgresql+psycopg://posthouse:posthouse@127.0.0.1:5432/postgres``; each test gets its own
+    database, dropped afterwards.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'catalog.db'}"
+        return
+    import os
+    import uuid
+
+    base = os.environ.get("POSTHOUSE_TEST_PG_URL")
+    if not base:
+        pytest.skip("POSTHOUSE_TEST_PG_URL is not set (no PostgreSQL server for this run)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"posthouse_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        # other engines on the test database must be gone before it can be dropped
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()

@@ -54,16 +54,17 @@ class Catalog:
         try:
             with self.engine.begin() as conn:
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                command.upgrade(cfg, "heads")
         except Exception as exc:
             raise ProjectError(f"cannot upgrade the catalog database: {exc}", path=self.url) from exc
 
     def revision(self) -> str | None:
-        """The schema revision the database is at (``None`` for an empty database)."""
+        """The schema revision the database is at (``None`` for an empty database; heads joined by commas)."""
         from alembic.runtime.migration import MigrationContext
 
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            heads = MigrationContext.configure(conn).get_current_heads()
+        return ",".join(sorted(heads)) if heads else None
 
     def tables(self) -> list[str]:
         return sorted(inspect(self.engine).get_table_names())
