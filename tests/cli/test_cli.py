@@ -142,6 +142,25 @@ def _check_demo_finish(finish: dict[str, Any], root: Path) -> None:
     assert Path(master["output"]).is_file() and master["frames"] == 424 and master["graded_clips"] == 2
 
 
+def _check_demo_deliver(deliver: dict[str, Any]) -> None:
+    """Deliverables on the demo, re-read independently: subtitles, QC, the HLS ladder, the archive."""
+    import av
+
+    srt = Path(deliver["subtitles"]["files"]["srt"]).read_text(encoding="utf-8")
+    assert srt.count(" --> ") == deliver["subtitles"]["cues"] == 6 and "The sound is late again." in srt
+    assert not deliver["qc"]["failed"] and Path(deliver["qc"]["html"]).is_file()
+    doc = json.loads(Path(deliver["qc"]["json"]).read_text(encoding="utf-8"))
+    assert {c["name"] for c in doc["checks"] if c["status"] == "pass"} >= {
+        "black",
+        "freeze",
+        "integrated_loudness",
+    }
+    assert deliver["streaming"]["valid"]
+    with av.open(deliver["streaming"]["master_playlist"]) as c:  # FFmpeg's HLS demuxer plays the ladder
+        assert c.streams.video and sum(1 for _ in c.demux(c.streams.video[0])) > 100
+    assert deliver["archive"]["verified"] and deliver["archive"]["files"] > 100
+
+
 def _check_demo_sound(sound: dict[str, Any], root: Path) -> None:
     """The issue's "done means" for sound, checked independently of posthouse's own meter."""
     import numpy as np
@@ -197,8 +216,12 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
         "score",
         "sound",
         "finish",
+        "deliver",
     ]
+    assert set(report["timings"]) >= {"shoot", "dailies", "sound", "finish", "deliver"}
+    assert (root / "demo_report.html").is_file()
     _check_demo_finish(report["finish"], root)
+    _check_demo_deliver(report["deliver"])
     _check_demo_score(report["score"], report["sound"])
     _check_demo_sound(report["sound"], root)
     assert report["editorial"]["cut"] == "assembly@v001" and report["editorial"]["events"] == 2

@@ -190,4 +190,26 @@ def _print_demo(d: dict[str, Any]) -> None:
             f"{', '.join(r['status'] for r in v['returns'])}; cut in {', '.join(v['cut_in']) or 'none'}"
         )
         console.print(f"  master:   {m['output']} ({m['frames']} frames, {m['graded_clips']} graded clips)")
-    console.print(f"  report:  {Path(d['root']) / 'demo_report.json'}")
+    dlv = d.get("deliver") or {}
+    if dlv:
+        q, st, ar, sub = dlv["qc"], dlv["streaming"], dlv["archive"], dlv["subtitles"]
+        if "dcp" in dlv:
+            dcp = dlv["dcp"]
+            console.print(f"  DCP:      {dcp['path']} (ClairMeta: {dcp.get('validation', 'not run')})")
+        console.print(
+            f"  subtitles: {sub['cues']} cues as SRT, WebVTT, TTML; {len(sub['issues'])} QC issue(s)"
+        )
+        console.print(
+            f"  QC:       {q['file']}: {'FAILED ' + ', '.join(q['failures']) if q['failed'] else 'passed'}"
+        )
+        console.print(f"  streaming: {st['master_playlist']} ({'valid' if st['valid'] else 'INVALID'})")
+        verdict = "verified" if ar["verified"] else "NOT VERIFIED"
+        console.print(f"  archive:  {ar['package']} ({ar['files']} files, {verdict})")
+    t = d.get("timings") or {}
+    if t:
+        console.print(
+            f"  time:     {sum(t.values()):.0f} s ("
+            + ", ".join(f"{k} {v:.0f} s" for k, v in t.items() if v >= 0.5)
+            + ")"
+        )
+    console.print(f"  report:  {Path(d['root']) / 'demo_report.html'} (and demo_report.json)")

@@ -1,5 +1,5 @@
 """The end-to-end demo: shoot → offload → catalog → sync → dailies → assembly → lock → turnover → score →
-sound → finish.
+sound → finish → deliver, with the wall time of every stage and a final HTML report linking every output.
 
 It grows with every department. Each stage is resumable, so running it again does only what is left.
 The demo measures itself against the shoot's ground truth (sync error per take) and says so.
@@ -8,6 +8,7 @@ The demo measures itself against the shoot's ground truth (sync error per take) 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from posthouse.core.fsutil import atomic_write_text
 from posthouse.core.jobs import Executor
 from posthouse.core.progress import NULL_PROGRESS, CancelToken, Progress
 from posthouse.core.project import CONFIG_NAME, Project
+from posthouse.demo.deliver import run_deliver
 from posthouse.demo.finish import run_finish, vfx_marker
+from posthouse.demo.report import write_html_report
 from posthouse.demo.score import run_score, spotting_markers
 from posthouse.demo.shoot import ShootSpec, generate_shoot
 from posthouse.demo.sound import run_sound
@@ -44,6 +47,8 @@ class DemoReport:
     score: dict[str, Any] = field(default_factory=dict)
     sound: dict[str, Any] = field(default_factory=dict)
     finish: dict[str, Any] = field(default_factory=dict)
+    deliver: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # wall seconds per stage, this run
 
     @property
     def sync_errors(self) -> list[str]:
@@ -67,6 +72,9 @@ class DemoReport:
             and not self.dailies.get("failed")
             and all(m.get("passed") for m in self.sound.get("mix", {}).values())
             and bool(self.finish.get("conform", {}).get("ok", True))
+            and not self.deliver.get("qc", {}).get("failed", False)
+            and bool(self.deliver.get("streaming", {}).get("valid", True))
+            and bool(self.deliver.get("archive", {}).get("verified", True))
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,6 +95,8 @@ class DemoReport:
             "score": self.score,
             "sound": self.sound,
             "finish": self.finish,
+            "deliver": self.deliver,
+            "timings": self.timings,
             "ok": self.ok,
         }
 
@@ -165,42 +175,51 @@ def run_demo(
     root = Path(root).resolve()
     shoot_dir, project_dir = root / "shoot", root / "project"
     stages: list[str] = []
+    timings: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def done(*names: str) -> None:  # the stage(s) just finished: record the wall time since the last one
+        now = time.perf_counter()
+        stages.extend(names)
+        timings["+".join(names)] = round(now - clock[0], 3)
+        clock[0] = now
+
     if not (shoot_dir / "ground_truth.json").is_file():
         if shoot_dir.exists() and any(shoot_dir.iterdir()):
             raise UsageError(
                 "an unfinished shoot is in the way", path=shoot_dir, hint="delete that folder and run again"
             )
         generate_shoot(shoot_dir, spec, executor=executor, progress=progress, cancel=cancel)
-    stages.append("shoot")
+    done("shoot")
     truth = json.loads((shoot_dir / "ground_truth.json").read_text(encoding="utf-8"))
     if (project_dir / CONFIG_NAME).is_file():
         project = Project.open(project_dir)
     else:
         w, h = truth["resolution"]
         project = Project.init(project_dir, fps=truth["rate"], resolution=f"{w}x{h}", name="the-last-frame")
-    stages.append("project")
+    done("project")
     try:
         cards = sorted([*(shoot_dir / "camera").iterdir(), *(shoot_dir / "sound").iterdir()])
         cards.append(shoot_dir / "reports")
         media_dir = project.root / "media" / "day01"
         off = offload(cards, media_dir, progress=progress, cancel=cancel)
-        stages.append("offload")
+        done("offload")
         scan = log_media(project, [media_dir], executor=executor, progress=progress, cancel=cancel)
-        stages.append("catalog")
+        done("catalog")
         results = run_sync(project, executor=executor, progress=progress, cancel=cancel)
         takes = synced_takes(project)
         write_takes_otio(project, takes, project.root / "turnovers" / "synced_dailies.otio")
         write_takes_ale(
             project, [t for t in takes if not t.picture.damaged], project.root / "turnovers" / "day01.ale"
         )
-        stages.append("sync")
+        done("sync")
         run = run_dailies(project, executor=executor, progress=progress, cancel=cancel)
-        stages.append("dailies")
+        done("dailies")
         editorial = _editorial(project, shoot_dir)
-        stages.extend(["assembly", "lock", "turnover"])
+        done("assembly", "lock", "turnover")
         cut_name, _, version = str(editorial["cut"]).partition("@v")
         score = run_score(project.root, cut_name, int(version), progress=progress, cancel=cancel)
-        stages.append("score")
+        done("score")
         sound = run_sound(
             project.root,
             shoot_dir,
@@ -210,13 +229,25 @@ def run_demo(
             progress=progress,
             cancel=cancel,
         )
-        stages.append("sound")
+        done("sound")
         finish = run_finish(project, cut_name, int(version), progress=progress, cancel=cancel)
-        stages.append("finish")
+        done("finish")
+        deliver = run_deliver(
+            project,
+            shoot_dir,
+            cut_name,
+            int(version),
+            master=Path(finish["master"]["output"]),
+            progress=progress,
+            cancel=cancel,
+        )
+        done("deliver")
     finally:
         project.close()
     planted = {Path(f["file"]).name for f in truth["faults"] if f["kind"] == "truncated_camera_file"}
-    report = DemoReport(root=root, shoot=shoot_dir, project=project_dir, scan=scan, stages=stages)
+    report = DemoReport(
+        root=root, shoot=shoot_dir, project=project_dir, scan=scan, stages=stages, timings=timings
+    )
     for path in scan.damaged:
         (report.expected_damage if Path(path).name in planted else report.unexpected_damage).append(path)
     report.offload = off.to_dict()
@@ -233,5 +264,8 @@ def run_demo(
     report.score = score
     report.sound = sound
     report.finish = finish
-    atomic_write_text(root / "demo_report.json", json.dumps(report.to_dict(), indent=2, default=str))
+    report.deliver = deliver
+    doc = report.to_dict()
+    atomic_write_text(root / "demo_report.json", json.dumps(doc, indent=2, default=str))
+    write_html_report(doc, root / "demo_report.html")
     return report

@@ -1,9 +1,10 @@
 """Picture QC in one streaming pass: black, freeze, broadcast range and photosensitive flashes.
 
 Frames come in as planar ``yuv420p`` (8-bit) or ``yuv420p10le`` arrays exactly as decoded, so the luma code
-values are checked before any conversion. Range is checked on every pixel; black, freeze and flashes on a
+values are checked before any conversion. Range is checked on every pixel; black and flashes on a
 small analysis picture (2x2 block means down to at most 96 pixels wide), which does not change their outcome
-and keeps the per-frame cost a fraction of the decode.
+and keeps the per-frame cost a fraction of the decode; freeze on the same grid of single pixels (a strided
+sample, so a still shot's grain still counts as change and only a held frame is frozen).
 
 Flashes follow ITU-R BT.1702 / Ofcom (see REFERENCE.md): luminance is modelled on a display of
 ``flash_display_nits`` (gamma 2.2); a transition is a change of at least 20 cd/m² with the darker state below
@@ -166,10 +167,16 @@ class VideoAnalyzer:
             bad = bool(out_frac > spec.range_tolerance)
             self.out_of_range_frames += int(bad)
             self._flag("broadcast_range", bad, index, out_frac, thumb)
+        # freeze on a strided sample of the full picture, not the block means: averaging would erase the
+        # grain that tells a still, locked-off shot from a frame held by a digital freeze
+        k = 2 * self.g
+        sample = (
+            y_full[: self.ah * k : k, : self.aw * k : k].astype(np.float32) / np.float32(1 << self.shift)
+        ) / 219.0
         if self._prev is not None:
-            mad = float(np.mean(np.abs(yn - self._prev)))
+            mad = float(np.mean(np.abs(sample - self._prev)))
             self._flag("freeze", (mad < spec.freeze_noise) and not black, index, mad, thumb)
-        self._prev = yn
+        self._prev = sample
         # photosensitive flashes
         lin = np.clip(yn, 0.0, 1.0) ** 2.2
         counts = self._lum.push(index, lin * np.float32(spec.flash_display_nits), self.window)
