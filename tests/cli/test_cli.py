@@ -161,6 +161,20 @@ def _check_demo_deliver(deliver: dict[str, Any]) -> None:
     assert deliver["archive"]["verified"] and deliver["archive"]["files"] > 100
 
 
+def _check_demo_schedule(project: Path) -> None:
+    """Issue 12 on the demo run: the post schedule marks the stages done from what the pipeline produced."""
+    from datetime import date
+
+    from posthouse.supervise.progress import task_progress
+    from posthouse.supervise.schedule import default_template
+
+    progress = task_progress(project, default_template(date(2027, 3, 1), date(2027, 6, 15)))
+    made = {k for k, v in progress.items() if v.done and not v.implied_by}
+    assert made >= {"dailies", "picture_lock", "turnover", "mix", "conform", "grade", "qc", "deliverables"}, (
+        made
+    )
+
+
 def _check_demo_sound(sound: dict[str, Any], root: Path) -> None:
     """The issue's "done means" for sound, checked independently of posthouse's own meter."""
     import numpy as np
@@ -222,6 +236,7 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
     assert (root / "demo_report.html").is_file()
     _check_demo_finish(report["finish"], root)
     _check_demo_deliver(report["deliver"])
+    _check_demo_schedule(root / "project")
     _check_demo_score(report["score"], report["sound"])
     _check_demo_sound(report["sound"], root)
     assert report["editorial"]["cut"] == "assembly@v001" and report["editorial"]["events"] == 2

@@ -55,6 +55,7 @@ def _register() -> None:
         score,
         sfx,
         sound,
+        supervise,
         tc,
     )
 
@@ -94,6 +95,8 @@ def _register() -> None:
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)
     app.add_typer(demo.app, name="demo")
+    app.add_typer(supervise.schedule_app, name="schedule")
+    app.add_typer(supervise.budget_app, name="budget")
 
 
 _register()
