@@ -171,7 +171,8 @@ def _qc_ok(doc: dict[str, Any]) -> bool:
 
 
 def _deliver(root: Path, _arg: str) -> StageStatus:
-    files = [f for f in _files(root, "deliver/**/*") if "qc" not in f.relative_to(root / "deliver").parts[:-1]]
+    out = root / "deliver"
+    files = [f for f in _files(root, "deliver/**/*") if "qc" not in f.relative_to(out).parts[:-1]]
     if not files:
         return StageStatus("deliver", False, reason="no deliverables yet")
     qc = _files(root, "deliver/**/qc/*_qc.json")
@@ -216,7 +217,9 @@ STAGES: dict[str, Callable[[Path, str], StageStatus]] = {
     "vfx": _vfx,
     "conform": _conform,
     "grade": _glob("grade", "no graded master yet", "finish/*/*_graded.mov"),
-    "qc": lambda root, _a: _all_pass("qc", root, _files(root, "deliver/**/qc/*_qc.json"), _qc_ok, "QC reports"),
+    "qc": lambda root, _a: _all_pass(
+        "qc", root, _files(root, "deliver/**/qc/*_qc.json"), _qc_ok, "QC reports"
+    ),
     "deliver": _deliver,
 }
 
