@@ -29,6 +29,7 @@ marked ``implied``.
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -102,20 +103,34 @@ def _all_pass(
 
 
 def _catalog_rows(root: Path, sql: str) -> list[tuple[Any, ...]] | None:
-    """Rows from the project's SQLite catalog, read-only (``None`` when there is no catalog or table)."""
-    import sqlite3
+    """Rows from the project's catalog (SQLite or the PostgreSQL URL in posthouse.toml); ``None`` when the
+    project has no catalog yet or the query's table is missing."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
 
-    db = root / ".posthouse" / "catalog.db"
-    if not db.is_file():
-        return None
+    from posthouse.core.errors import PosthouseError
+    from posthouse.core.catalog import sqlite_url
+    from posthouse.core.project import CONFIG_NAME, ProjectConfig
+
+    path = root / CONFIG_NAME
     try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            return list(con.execute(sql))
-        finally:
-            con.close()
-    except sqlite3.Error:
+        config = ProjectConfig.from_toml(tomllib.loads(path.read_text(encoding="utf-8")), path)
+    except (PosthouseError, OSError, tomllib.TOMLDecodeError):
         return None
+    url = config.catalog_url
+    if url is None:
+        db = root / ".posthouse" / "catalog.db"
+        if not db.is_file():
+            return None
+        url = sqlite_url(db)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
 
 
 def _cut(root: Path, arg: str) -> StageStatus:
