@@ -108,8 +108,8 @@ def _catalog_rows(root: Path, sql: str) -> list[tuple[Any, ...]] | None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from posthouse.core.errors import PosthouseError
     from posthouse.core.catalog import sqlite_url
+    from posthouse.core.errors import PosthouseError
     from posthouse.core.project import CONFIG_NAME, ProjectConfig
 
     path = root / CONFIG_NAME
