@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -185,6 +185,20 @@ def _check_frame(xyz12: npt.ArrayLike, profile: str, fps: int, out: Path) -> npt
     return np.ascontiguousarray(arr, dtype=np.uint16)
 
 
+def _jp2k_class(glymur: Any, margin: float) -> Any:
+    """glymur's writer, with the cinema preset's codestream and component caps scaled by ``margin``."""
+    if margin == 1.0:
+        return glymur.Jp2k
+
+    class _Capped(glymur.Jp2k):  # type: ignore[misc]
+        def _set_cinema_params(self, cinema_mode: str, fps: int) -> None:
+            super()._set_cinema_params(cinema_mode, fps)
+            self._cparams.max_cs_size = int(self._cparams.max_cs_size * margin)
+            self._cparams.max_comp_size = int(self._cparams.max_comp_size * margin)
+
+    return _Capped
+
+
 def encode_j2k(
     xyz12: npt.ArrayLike,
     out_path: str | Path,
@@ -205,15 +219,20 @@ def encode_j2k(
     preset = 24 if fps == 24 else 48
     limit = min(frame_limit_bytes(fps, max_bitrate), frame_limit_bytes(preset))
     with atomic_path(out, suffix=".j2c") as tmp:
-        tmp.unlink()  # glymur parses an existing file instead of writing a new one
-        with warnings.catch_warnings():
-            # "The desired maximum codestream size has limited at least one of the desired quality layers"
-            warnings.simplefilter("ignore", UserWarning)
-            try:
-                glymur.Jp2k(str(tmp), data=frame, cinema2k=preset)
-            except Exception as exc:  # OpenJPEG errors surface as various glymur/ctypes exceptions
-                raise MediaError(f"JPEG 2000 encode failed: {exc}", path=out, where="encode_j2k") from exc
-        size = tmp.stat().st_size
+        # OpenJPEG's rate control can overshoot its own cap by a few bytes on frames full of fine detail
+        # (grain, noise): such a frame is encoded again with the caps lowered by 2 %
+        for margin in (1.0, 0.98):
+            tmp.unlink(missing_ok=True)  # glymur parses an existing file instead of writing a new one
+            with warnings.catch_warnings():
+                # "The desired maximum codestream size has limited at least one of the desired quality layers"
+                warnings.simplefilter("ignore", UserWarning)
+                try:
+                    _jp2k_class(glymur, margin)(str(tmp), data=frame, cinema2k=preset)
+                except Exception as exc:  # OpenJPEG errors surface as various glymur/ctypes exceptions
+                    raise MediaError(f"JPEG 2000 encode failed: {exc}", path=out, where="encode_j2k") from exc
+            size = tmp.stat().st_size
+            if size <= limit:
+                break
         if size > limit:
             raise MediaError(
                 f"JPEG 2000 frame is {size} bytes, over the {limit} bytes allowed at {fps} fps",
