@@ -53,6 +53,7 @@ def _register() -> None:
         project,
         render,
         score,
+        serve,
         sfx,
         sound,
         supervise,
@@ -95,6 +96,10 @@ def _register() -> None:
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)
     app.add_typer(demo.app, name="demo")
+    app.command("serve")(serve.serve)
+    app.add_typer(serve.users_app, name="users")
+    app.command("share")(serve.share)
+    app.add_typer(serve.notes_app, name="notes")
     app.add_typer(supervise.schedule_app, name="schedule")
     app.add_typer(supervise.budget_app, name="budget")
 
