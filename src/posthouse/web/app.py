@@ -3,7 +3,7 @@
 Routes stay thin: they check the session, role and CSRF token, then call :class:`ReviewStore`,
 :mod:`posthouse.web.notes`, :mod:`posthouse.web.media` and :mod:`posthouse.web.pages`.
 
-Access: a user session (reviewer, editor, admin) sees the whole project; a share-link session sees one
+Access: a user session (reviewer, accountant, editor, supervisor, admin) sees the whole project; a share-link session sees one
 cut version and may post notes on it, nothing else.
 """
 
@@ -41,7 +41,7 @@ from posthouse.web.media import (
     safe_id,
 )
 from posthouse.web.notes import CutInfo, cue_list, cut_info, notes_path, write_notes_otio
-from posthouse.web.pages import STAGE_FOLDERS, dashboard, qc_reports, stage_files
+from posthouse.web.pages import STAGE_FOLDERS, dashboard, qc_reports, stage_files, supervision
 from posthouse.web.store import Note, ReviewStore, SessionInfo
 
 __all__ = ["SESSION_COOKIE", "ReviewRoom", "create_app"]
@@ -342,9 +342,10 @@ def create_app(project: str | Path | Project, *, public_url: str | None = None) 
         sess = _session(request)
         if sess is not None and sess.share is not None:
             return RedirectResponse(f"/cuts/{quote(sess.share.cut)}/v{sess.share.version}", status_code=303)
-        _need(request)
+        sess = _need(request)
         stages = dashboard(proj)
-        return page(request, "dashboard.html", stages=stages, root=str(proj.root))
+        plan = supervision(proj, sess.role)
+        return page(request, "dashboard.html", stages=stages, root=str(proj.root), **plan)
 
     @app.get("/cuts/{name}/v{version}", response_class=HTMLResponse)
     def review_page(request: Request, name: str, version: int) -> Response:

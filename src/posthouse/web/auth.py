@@ -28,7 +28,8 @@ __all__ = [
     "verify_password",
 ]
 
-ROLES: Final = ("reviewer", "editor", "admin")
+# in rank order: each role may do what the ones before it may; accountants and supervisors also see money
+ROLES: Final = ("reviewer", "accountant", "editor", "supervisor", "admin")
 MIN_PASSWORD: Final = 8
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters

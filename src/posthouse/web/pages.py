@@ -14,7 +14,7 @@ from posthouse.core.project import Project
 from posthouse.picture.cuts import CutStore
 from posthouse.web.media import dailies_items
 
-__all__ = ["STAGE_FOLDERS", "Stage", "dashboard", "qc_reports", "stage_files"]
+__all__ = ["STAGE_FOLDERS", "Stage", "dashboard", "qc_reports", "stage_files", "supervision"]
 
 STAGE_FOLDERS: Final = ("dailies", "turnovers", "locks", "sound", "score", "finish", "deliver")
 MAX_FILES: Final = 500
@@ -198,3 +198,21 @@ def stage_files(root: Path, stage: str) -> list[dict[str, Any]]:
             if len(out) >= MAX_FILES:
                 break
     return out
+
+
+def supervision(project: Project, role: str | None) -> dict[str, Any]:
+    """The project page's schedule status, Gantt chart and (for roles allowed to see money) budget variance.
+
+    ``{"plan": dashboard summary, "gantt": HTML fragment or ""}``; a broken schedule or budget file shows its
+    error instead of failing the page.
+    """
+    from posthouse.core.errors import PosthouseError
+    from posthouse.supervise.report import dashboard_summary, gantt_html, project_plan
+    from posthouse.supervise.schedule_io import schedule_path
+
+    try:
+        summary = dashboard_summary(project, role=role)
+        gantt = gantt_html(project_plan(project.root)) if schedule_path(project.root).is_file() else ""
+    except PosthouseError as exc:
+        return {"plan": {"error": str(exc)}, "gantt": ""}
+    return {"plan": summary, "gantt": gantt}
