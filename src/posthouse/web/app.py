@@ -3,8 +3,8 @@
 Routes stay thin: they check the session, role and CSRF token, then call :class:`ReviewStore`,
 :mod:`posthouse.web.notes`, :mod:`posthouse.web.media` and :mod:`posthouse.web.pages`.
 
-Access: a user session (reviewer, accountant, editor, supervisor, admin) sees the whole project; a share-link session sees one
-cut version and may post notes on it, nothing else.
+Access: a user session (reviewer, accountant, editor, supervisor, admin) sees the whole project; a share-link
+session sees one cut version and may post notes on it, nothing else.
 """
 
 from __future__ import annotations

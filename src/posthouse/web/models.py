@@ -24,7 +24,7 @@ class ReviewBase(DeclarativeBase):
 
 
 class UserRecord(ReviewBase):
-    """A review-room account: name, argon2 password hash and role (reviewer, accountant, editor, supervisor, admin)."""
+    """A review-room account: name, argon2 password hash and role (see :data:`posthouse.web.auth.ROLES`)."""
 
     __tablename__ = "review_users"
 
