@@ -255,3 +255,27 @@ def test_sequence_resumes_frame_by_frame(tmp_path: Path) -> None:
     again = encode_sequence(frames, tmp_path)
     assert (again.encoded, again.skipped) == (0, 4)
     assert not is_valid_j2c(tmp_path / "missing.j2c")
+
+
+def test_a_frame_over_the_cap_is_encoded_again_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenJPEG's rate control can end a few bytes over the 250 Mbit/s cap: that frame is re-encoded."""
+    import glymur
+
+    import posthouse.finish.dcp_picture as dp
+
+    real = dp._jp2k_class
+    tried: list[float] = []
+
+    def overshooting(glymur_mod: Any, margin: float) -> Any:
+        tried.append(margin)
+        if margin == 1.0:  # what OpenJPEG did on a grainy frame: 14 bytes over
+            return lambda path, **_: Path(path).write_bytes(b"\0" * (dp.frame_limit_bytes(24) + 14))
+        return real(glymur_mod, margin)
+
+    monkeypatch.setattr(dp, "_jp2k_class", overshooting)
+    size = dp.encode_j2k(np.full((1080, 1998, 3), 2000, np.uint16), tmp_path / "f.j2c", fps=24)
+    assert tried == [1.0, 0.98] and size <= dp.frame_limit_bytes(24)
+    assert dp.is_valid_j2c(tmp_path / "f.j2c")
+    assert glymur.Jp2k(str(tmp_path / "f.j2c"))[:].shape == (1080, 1998, 3)

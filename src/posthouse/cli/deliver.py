@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from posthouse.cli import deliver_streaming
+from posthouse.cli import deliver_dcp, deliver_streaming
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Deliverables: streaming ladders (HLS/DASH) and the mezzanine.", no_args_is_help=True)
 app.command("streaming")(deliver_streaming.streaming)
 app.command("mezzanine")(deliver_streaming.mezzanine)
+app.command("dcp")(deliver_dcp.dcp)
