@@ -51,6 +51,7 @@ def _register() -> None:
         mix,
         probe,
         project,
+        reconform,
         render,
         score,
         serve,
@@ -96,6 +97,7 @@ def _register() -> None:
     app.command("lock")(editorial.lock)
     app.command("turnover")(editorial.turnover)
     app.add_typer(demo.app, name="demo")
+    app.command("reconform")(reconform.reconform)
     app.command("serve")(serve.serve)
     app.add_typer(serve.users_app, name="users")
     app.command("share")(serve.share)
