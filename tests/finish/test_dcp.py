@@ -4,16 +4,12 @@ checked by ClairMeta, re-read by PyAV/FFmpeg and hashed independently."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import io
 import os
 import re
-import shutil
-import tempfile
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -23,6 +19,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from clairmeta_check import clairmeta_check
 from posthouse.core.errors import MediaError, UsageError
 from posthouse.core.progress import Cancelled, CancelToken
 from posthouse.finish.dcp import (
@@ -357,75 +354,6 @@ class _StopAfter:
         pass
 
 
-@contextlib.contextmanager
-def _fake_unwrap(path: str, prefix: Any = None, args: Any = ()) -> Iterator[str]:
-    """Stand-in for ``asdcp-unwrap`` (not installed): the XML under the MXF's stem, fonts by their id."""
-    from posthouse.finish.mxf import iter_mxf_essence, read_timed_text_resources
-
-    folder = tempfile.mkdtemp(prefix="dcppkg-unwrap-")
-    try:
-        stem = Path(path).stem
-        (Path(folder) / stem).write_bytes(b"".join(iter_mxf_essence(path)))
-        for rid, _mime, data in read_timed_text_resources(path):
-            (Path(folder) / f"urn:uuid:{rid}").write_bytes(data)
-            (Path(folder) / str(rid)).write_bytes(data)
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _probe_timed_text(asset: dict[str, Any], essence: str, path: str) -> None:
-    """Stand-in for ``asdcp-info`` on timed text only: the fields ClairMeta's subtitle checks read, from the
-    document itself (namespace, Id) and the MXF's header (asset UUID, rate, duration). Picture and sound
-    stay unprobed (ClairMeta records a ProbeError and skips the MXF-level checks)."""
-    from posthouse.finish.mxf import iter_mxf_essence, read_mxf_info
-
-    _CM_PROBE(asset, essence, path)
-    if essence != "Subtitle" or not path.endswith(".mxf"):
-        return
-    doc = ET.fromstring(b"".join(iter_mxf_essence(path)))
-    info = read_mxf_info(path)
-    asset.pop("ProbeError", None)
-    asset["Probe"] = {
-        "NamespaceName": doc.tag[1:].split("}")[0],
-        "LabelSetType": "SMPTE",
-        "AssetID": (doc.findtext(f"{DCST}Id") or "").removeprefix("urn:uuid:"),
-        "AssetUUID": str(info.asset_id),
-        "EditRate": float(info.edit_rate),
-        "ContainerDuration": info.duration,
-        "EncryptedEssence": False,
-    }
-
-
-def _clairmeta(path: Path, ov: Path | None = None) -> tuple[list[str], list[str]]:
-    """ClairMeta's check: (errors, warnings) as 'check: message' lines."""
-    import clairmeta
-    import clairmeta.dcp as cm_dcp
-    import clairmeta.dcp_check_subtitle as cm_sub
-
-    saved = cm_sub.unwrap_mxf, cm_dcp.cpl_probe_asset
-    cm_sub.unwrap_mxf, cm_dcp.cpl_probe_asset = _fake_unwrap, _probe_timed_text
-    try:
-        _ok, report = clairmeta.DCP(str(path)).check(ov_path=str(ov) if ov else None)
-    finally:
-        cm_sub.unwrap_mxf, cm_dcp.cpl_probe_asset = saved
-
-    def lines(level: str) -> list[str]:
-        return [f"{e.full_name()}: {e.message}" for e in report.errors_by_criticality(level)]
-
-    print("ClairMeta info:", *lines("INFO"), sep="\n  ")
-    return lines("ERROR"), lines("WARNING")
-
-
-def _cm_probe() -> Any:
-    import clairmeta.dcp_utils
-
-    return clairmeta.dcp_utils.cpl_probe_asset
-
-
-_CM_PROBE = _cm_probe()
-
-
 @pytest.fixture(scope="module")
 def ov(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One OV (24 frames, 5.1, subtitles), made in two runs: killed after 10 frames, then resumed."""
@@ -473,7 +401,7 @@ def test_ov_passes_clairmeta(ov: dict[str, Any]) -> None:
     r = ov["result"]
     assert r.name == parse_isdcf_name(r.path.name).build()
     assert r.path.name.startswith("TestFilm_FTR-1_F_EN-EN_US-13_51_2K_PH_")
-    errors, warnings = _clairmeta(r.path)
+    errors, warnings = clairmeta_check(r.path)
     print("ClairMeta warnings:", *warnings, sep="\n  ")
     assert not errors, "\n".join(errors)
 
@@ -594,7 +522,7 @@ def test_vf_plays_the_ov_picture_and_passes_clairmeta(ov: dict[str, Any], tmp_pa
     assert not [f for f in vf.files if f.startswith("j2c_")]  # the picture stays in the OV
     root = ET.parse(vf.path / f"CPL_{vf.cpl_id}.xml").getroot()
     assert root.findtext(f".//{CPL}MainPicture/{CPL}Id") == f"urn:uuid:{r.picture_id}"
-    errors, warnings = _clairmeta(vf.path, ov=r.path)
+    errors, warnings = clairmeta_check(vf.path, ov=r.path)
     print("ClairMeta VF warnings:", *warnings, sep="\n  ")
     assert not errors, "\n".join(errors)
     from posthouse.finish.mxf import iter_mxf_essence
