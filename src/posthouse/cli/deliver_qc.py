@@ -1,4 +1,5 @@
-"""`posthouse qc FILE`: automated QC of a master against a delivery spec, as HTML and JSON reports."""
+"""`posthouse qc FILE`: automated QC of a master (or of a DCP folder) against a delivery spec, as HTML and
+JSON reports; `--guide` adds sync against the editor's guide track."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ __all__ = ["qc"]
 
 @handle_errors
 def qc(
-    file: Path = typer.Argument(..., help="The master movie to check (read only)."),
-    spec: str = typer.Option(
-        "netflix", "--spec", help="Preset (netflix, ebu-r128, dci-dcp, apple-hls) or a spec .toml file."
+    file: Path = typer.Argument(..., help="The master movie, or a DCP folder, to check (read only)."),
+    spec: str | None = typer.Option(
+        None,
+        "--spec",
+        help="Preset (netflix, ebu-r128, dci-dcp, apple-hls) or a spec .toml file "
+        "(default: netflix for a file, dci-dcp for a DCP folder).",
     ),
     subtitles: Path | None = typer.Option(
         None, "--subtitles", help="Subtitles (SRT, WebVTT or TTML) to check with it."
@@ -32,14 +36,30 @@ def qc(
     programme_end: str | None = typer.Option(
         None, "--programme-end", help="Timecode of the first frame after the programme."
     ),
+    guide: Path | None = typer.Option(
+        None,
+        "--guide",
+        help="The editor's guide track (WAV or reference movie) to check sync against, window by window.",
+    ),
+    guide_lead: float | None = typer.Option(
+        None,
+        "--guide-lead",
+        help="Seconds of guide before the programme's first frame (default: from both timecodes, else 0).",
+    ),
+    full_decode: bool = typer.Option(
+        False,
+        "--full-decode",
+        help="DCP: decode every JPEG 2000 resolution level for the picture checks (about 10x slower).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     project_dir: Path | None = PROJECT_OPTION,
 ) -> None:
     """Check picture, sound and subtitles in one decode pass; exit code 1 when any check fails."""
     from posthouse.cli.common import rich_progress
-    from posthouse.core.errors import ProjectError
+    from posthouse.core.errors import ProjectError, UsageError
     from posthouse.core.project import find_project_root
     from posthouse.finish.qc import run_qc, write_reports
+    from posthouse.finish.qc_dcp import is_dcp, run_dcp_qc
     from posthouse.finish.qc_subs import read_srt
     from posthouse.sound.loudness import LoudnessMeter
 
@@ -59,17 +79,30 @@ def qc(
                 started = True
             progress.advance()
 
-        report = run_qc(
-            file,
-            spec,
-            subtitles=cues,
-            loudness_fn=LoudnessMeter,
-            progress=tick,
-            programme_start=programme_start,
-            programme_end=programme_end,
-        )
+        if file.is_dir():
+            if not is_dcp(file):
+                raise UsageError("a folder must be a DCP (with an ASSETMAP)", path=file)
+            if subtitles is not None or guide is not None or programme_start or programme_end:
+                raise UsageError(
+                    "--subtitles, --guide and --programme-* apply to a master file, not a DCP", path=file
+                )
+            report = run_dcp_qc(
+                file, spec or "dci-dcp", loudness_fn=LoudnessMeter, progress=tick, full_decode=full_decode
+            )
+        else:
+            report = run_qc(
+                file,
+                spec or "netflix",
+                subtitles=cues,
+                loudness_fn=LoudnessMeter,
+                progress=tick,
+                programme_start=programme_start,
+                programme_end=programme_end,
+                guide=guide,
+                guide_lead_s=guide_lead,
+            )
         progress.finish()
-    j, h = write_reports(report, out)
+    j, h = write_reports(report, out, file.name if file.is_dir() else None)
     if as_json:
         print_json({**report.to_dict(), "html": str(h), "json": str(j)})
     else:

@@ -23,6 +23,7 @@ from posthouse.finish.qc_audio import AudioAnalyzer, LoudnessFactory
 from posthouse.finish.qc_report import Check, QCEvent, QCReport, write_html, write_json
 from posthouse.finish.qc_specs import QCSpec, load_spec
 from posthouse.finish.qc_subs import check_cues
+from posthouse.finish.qc_sync import AnalysisSignal, measure_sync, read_analysis_signal, sync_findings
 from posthouse.finish.qc_video import VideoAnalyzer, analysis_format
 from posthouse.finish.subtitles import SubtitleTrack
 
@@ -105,12 +106,17 @@ def run_qc(
     progress: Callable[[int, int], None] | None = None,
     programme_start: str | None = None,
     programme_end: str | None = None,
+    guide: str | Path | None = None,
+    guide_lead_s: float | None = None,
 ) -> QCReport:
     """Check ``path`` against ``spec`` (a :class:`QCSpec`, preset name or TOML path) and return the report.
 
     ``programme_start``/``programme_end`` (timecode labels in the file's timecode) limit the picture and
     sound checks to the programme, so a master's bars, tone, slate and leader black are not faults; the
-    end is exclusive. ``progress(done, total)`` is called per picture frame. Raises MediaError for
+    end is exclusive. ``progress(done, total)`` is called per picture frame. ``guide`` (a WAV or a movie
+    with the editor's reference sound) adds sync checks against it (:mod:`posthouse.finish.qc_sync`), the
+    programme's sound analysed in the same decode; ``guide_lead_s`` is how much guide comes before the
+    programme's first frame (default: from both files' timecodes, else 0). Raises MediaError for
     unreadable files.
     """
     p = Path(path)
@@ -226,6 +232,7 @@ def run_qc(
     # sound pass
     if a is not None:
         aa = AudioAnalyzer(a.sample_rate, a.channels, aus, loudness_fn)
+        sync_sig = AnalysisSignal(a.sample_rate) if guide is not None else None
         fps_a = float(v.rate) if v is not None and v.rate else 0.0
         s0 = round(first / fps_a * a.sample_rate) if fps_a else 0
         s1 = round(last / fps_a * a.sample_rate) if fps_a and last is not None else None
@@ -235,6 +242,8 @@ def run_qc(
             pos += block.shape[1]
             if hi > lo:
                 aa.push(block[:, lo:hi])
+                if sync_sig is not None:
+                    sync_sig.push(block[:, lo:hi])
         aevents, summ = aa.finish()
         offset = s0 / a.sample_rate
         for ae in aevents:
@@ -300,6 +309,12 @@ def run_qc(
         report.info["sample_peak_dbfs"] = (
             round(summ.sample_peak_dbfs, 2) if math.isfinite(summ.sample_peak_dbfs) else None
         )
+        if sync_sig is not None and guide is not None:
+            _check_sync(
+                report, sync_sig, Path(guide), sp, tc, info.start_timecode, fps_a, first, offset, guide_lead_s
+            )
+    elif guide is not None:
+        checks.append(Check("sync_offset", "sync", "fail", None, "a sound stream", "no sound to sync"))
     # subtitles
     if subtitles is not None:
         if v is not None and v.rate is not None:  # gaps in frames and timecodes at the picture's rate
@@ -324,6 +339,79 @@ def run_qc(
             )
     report.events.sort(key=lambda e: (e.start_s, e.check))
     return report
+
+
+def _guide_lead_s(
+    prog_tc: str | None, guide_tc: str | None, tc: Timecoder, first: int, guide_rate: Fraction | None
+) -> float:
+    """Where the programme's first frame sits in the guide, from both timecodes (0 without them).
+
+    Labels are counted at the programme's picture rate, else the guide's (a sound-only programme).
+    """
+    rate_like = tc.fps or guide_rate
+    if prog_tc is None or guide_tc is None or not rate_like:
+        return 0.0
+    try:
+        rate = Rate.parse(rate_like)
+        start = timecode_to_frames(prog_tc, rate) + first - timecode_to_frames(guide_tc, rate)
+    except TimecodeError:
+        return 0.0
+    return start / float(rate_like)
+
+
+def _check_sync(
+    report: QCReport,
+    sig: AnalysisSignal,
+    guide: Path,
+    sp: QCSpec,
+    tc: Timecoder,
+    prog_tc: str | None,
+    fps: float,
+    first: int,
+    offset_s: float,
+    lead_s: float | None,
+) -> None:
+    ginfo = probe(guide)
+    if not ginfo.audio:
+        raise MediaError("the guide has no sound stream", path=guide, hint="give a WAV or a movie with sound")
+    grate = ginfo.video[0].rate if ginfo.video else None
+    gsig, gsr = read_analysis_signal(guide)
+    placed = "given (--guide-lead)"
+    if lead_s is None:
+        lead = _guide_lead_s(prog_tc, ginfo.start_timecode, tc, first, grate)
+        placed = "by timecode" if lead else "at the programme's start"
+        if not 0.0 <= lead < gsig.size / float(gsr or 1):  # timecodes that do not overlap: not the same clock
+            lead, placed = 0.0, "at the programme's start (the timecodes do not overlap)"
+    else:
+        lead = lead_s
+    result = measure_sync(
+        sig.result(),
+        gsig,
+        sig.rate,
+        fps=fps or float(grate or 24),
+        settings=sp.sync,
+        guide_rate=gsr,
+        guide_lead_s=lead,
+    )
+    checks, events = sync_findings(result, tc.seconds, offset_s=offset_s)
+    report.checks.extend(checks)
+    report.events.extend(events)
+    report.info["sync"] = {
+        "guide": str(guide),
+        "guide_start_timecode": ginfo.start_timecode,
+        "guide_lead_s": round(lead, 4),
+        "guide_placed": placed,
+        "windows": [
+            {
+                "start_tc": tc.seconds(w.start_s + offset_s),
+                "status": w.status,
+                "offset_ms": round(w.offset_ms, 2) if w.offset_ms is not None else None,
+                "offset_frames": round(w.offset_frames, 3) if w.offset_frames is not None else None,
+                "correlation": w.correlation,
+            }
+            for w in result.windows
+        ],
+    }
 
 
 def write_reports(report: QCReport, out_dir: str | Path, stem: str | None = None) -> tuple[Path, Path]:

@@ -158,7 +158,7 @@ def write_html(report: QCReport, dest: str | Path) -> None:
         + "</td></tr>"
         for ev in report.events
     )
-    info = "".join(f"<tr><th>{e(str(k))}</th><td>{e(_fmt(v))}</td></tr>" for k, v in report.info.items())
+    info = "".join(f"<tr><th>{e(str(k))}</th><td>{_info_cell(v)}</td></tr>" for k, v in report.info.items())
     doc = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>QC {e(Path(report.path).name)}</title>"
         f"<style>{_CSS}</style></head><body><h1>QC: {e(Path(report.path).name)} "
@@ -170,6 +170,13 @@ def write_html(report: QCReport, dest: str | Path) -> None:
         f"<th>end</th><th>detail</th><th>frame</th></tr>{events}</table></body></html>\n"
     )
     atomic_write_text(dest, doc)
+
+
+def _info_cell(v: Any) -> str:
+    """An info value as HTML: nested data (sync windows, DCP reels) as indented JSON."""
+    if isinstance(v, dict) or (isinstance(v, list) and any(isinstance(x, dict) for x in v)):
+        return f"<pre>{html.escape(json.dumps(v, indent=1))}</pre>"
+    return html.escape(_fmt(v))
 
 
 def _fmt(v: Any) -> str:

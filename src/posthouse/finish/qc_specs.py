@@ -1,8 +1,8 @@
 """QC specs: delivery requirements as TOML data files (netflix, ebu-r128, dci-dcp, apple-hls presets).
 
-A spec has ``[video]``, ``[audio]`` and ``[subtitles]`` tables; any key left out keeps its default, so a
-user copies a preset, edits the few numbers that differ, and passes the file to ``posthouse qc --spec``.
-``nan`` for a loudness number means "not checked".
+A spec has ``[video]``, ``[audio]``, ``[subtitles]`` and ``[sync]`` (against a guide track) tables; any
+key left out keeps its default, so a user copies a preset, edits the few numbers that differ, and passes
+the file to ``posthouse qc --spec``. ``nan`` for a loudness number means "not checked".
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from posthouse.core.errors import UsageError
 
-__all__ = ["AudioSpec", "QCSpec", "SubtitleSpec", "VideoSpec", "load_spec", "preset_names"]
+__all__ = ["AudioSpec", "QCSpec", "SubtitleSpec", "SyncSpec", "VideoSpec", "load_spec", "preset_names"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,17 @@ class SubtitleSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncSpec:
+    """Sync against the guide track: tolerance per window, drift limit and how windows are measured."""
+
+    tolerance_frames: float = 1.0
+    max_drift_ms_per_min: float = 5.0
+    window_s: float = 10.0
+    max_offset_s: float = 2.0
+    min_correlation: float = 0.3
+
+
+@dataclass(frozen=True, slots=True)
 class QCSpec:
     """A whole delivery spec."""
 
@@ -78,6 +89,7 @@ class QCSpec:
     audio: AudioSpec = field(default_factory=AudioSpec)
     subtitles: SubtitleSpec = field(default_factory=SubtitleSpec)
     source: str = ""
+    sync: SyncSpec = field(default_factory=SyncSpec)
 
 
 def preset_names() -> list[str]:
@@ -127,7 +139,7 @@ def load_spec(name_or_path: str | Path) -> QCSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"spec is not valid TOML: {exc}", path=source) from exc
-    extra = set(data) - {"name", "description", "video", "audio", "subtitles"}
+    extra = set(data) - {"name", "description", "video", "audio", "subtitles", "sync"}
     if extra:
         raise UsageError(f"unknown spec keys: {', '.join(sorted(extra))}", path=source)
     return QCSpec(
@@ -137,4 +149,5 @@ def load_spec(name_or_path: str | Path) -> QCSpec:
         audio=_section(AudioSpec, data.get("audio", {}), "audio", source),
         subtitles=_section(SubtitleSpec, data.get("subtitles", {}), "subtitles", source),
         source=source,
+        sync=_section(SyncSpec, data.get("sync", {}), "sync", source),
     )
