@@ -27,7 +27,7 @@ def test_init_writes_settings_catalog_and_stage_folders(tmp_path: Path) -> None:
     assert (again.config.width, again.config.height) == (2048, 858)
     assert again.config.name == "film"
     assert set(again.catalog.tables()) >= {"media", "jobs", "alembic_version"}
-    assert again.catalog.revision() == "0003"
+    assert again.catalog.revision() == "0005"
 
 
 def test_project_is_found_from_a_subfolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,10 +62,13 @@ def test_broken_settings_name_the_file(tmp_path: Path) -> None:
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:
+    import posthouse.pipeline.lineage  # noqa: F401  (its stage_runs/stage_chunks tables join Base)
+    from posthouse.web.models import ReviewBase
+
     cat = Catalog(sqlite_url(tmp_path / "c.db"))
     cat.upgrade()
     with cat.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), [Base.metadata, ReviewBase.metadata])
     assert diff == []
 
 

@@ -255,7 +255,7 @@ def test_returns_validate_approve_and_cut_in(world: dict[str, Any]) -> None:
 
     project.close()
     reopened = Project.open(project.root)
-    assert reopened.catalog.revision() == "0003"
+    assert reopened.catalog.revision() == "0005"
     rows = {(r.shot, r.version): r for r in reopened.catalog.vfx_versions()}
     assert rows["SH010", 2].status == "approved" and rows["SH010", 3].status == "rejected"
     assert "missing" in (rows["SH010", 3].reason or "") and rows["SH010", 4].width == 80

@@ -43,6 +43,7 @@ def _register() -> None:
         dub,
         edit,
         editorial,
+        farm,
         finish_conform,
         finish_grade,
         finish_vfx,
@@ -98,6 +99,8 @@ def _register() -> None:
     app.command("turnover")(editorial.turnover)
     app.add_typer(demo.app, name="demo")
     app.command("reconform")(reconform.reconform)
+    app.add_typer(farm.app, name="farm")
+    app.command("status")(farm.status)
     app.command("serve")(serve.serve)
     app.add_typer(serve.users_app, name="users")
     app.command("share")(serve.share)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = ["NoteRecord", "ReviewBase", "SessionRecord", "ShareRecord", "UserRecord"]
@@ -72,6 +72,7 @@ class NoteRecord(ReviewBase):
     """A note on a cut version at record ``frame`` (0 = the cut's first frame), ``duration`` frames long."""
 
     __tablename__ = "review_notes"
+    __table_args__ = (Index("ix_review_notes_cut_version", "cut", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cut: Mapped[str] = mapped_column(String(255))
@@ -82,6 +83,6 @@ class NoteRecord(ReviewBase):
     author: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), default="open")
     cue: Mapped[str | None] = mapped_column(String(16), default=None)
-    drawing: Mapped[Any] = mapped_column(JSON, default=None)
+    drawing: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
