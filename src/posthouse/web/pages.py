@@ -154,11 +154,12 @@ def dashboard(project: Project) -> list[Stage]:
 
 
 def qc_reports(root: Path) -> list[dict[str, Any]]:
-    """The QC reports under ``PROJECT/deliver/qc`` (and ``PROJECT/finish``), newest first."""
+    """The QC reports anywhere under ``PROJECT/deliver`` (``deliver/qc``, ``deliver/CUT_vNNN/qc``…) and
+    ``PROJECT/finish``, newest first."""
     found: list[Path] = []
-    for folder in (root / "deliver" / "qc", root / "deliver", root / "finish"):
+    for folder in (root / "deliver", root / "finish"):
         if folder.is_dir():
-            found += [p for p in folder.glob("*_qc.json") if p not in found]
+            found += [p for p in sorted(folder.rglob("*_qc.json")) if p not in found and not p.is_symlink()]
     out: list[dict[str, Any]] = []
     for path in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True):
         doc = _json(path)
