@@ -159,6 +159,37 @@ def _check_demo_deliver(deliver: dict[str, Any]) -> None:
     with av.open(deliver["streaming"]["master_playlist"]) as c:  # FFmpeg's HLS demuxer plays the ladder
         assert c.streams.video and sum(1 for _ in c.demux(c.streams.video[0])) > 100
     assert deliver["archive"]["verified"] and deliver["archive"]["files"] > 100
+    _check_demo_dcp(deliver["dcp"], Path(deliver["qc"]["file"]))
+
+
+def _check_demo_dcp(dcp: dict[str, Any], mezzanine: Path) -> None:
+    """The demo's DCP passes ClairMeta and its picture decodes back to the graded picture."""
+    import av
+    import numpy as np
+
+    from clairmeta_check import clairmeta_check
+    from posthouse.finish.dcp_picture import xyz12_to_rgb
+
+    path = Path(dcp["path"])
+    assert dcp["hashes_ok"] and "_FTR" in path.name and path.name.endswith("_SMPTE_OV")
+    errors, _warnings = clairmeta_check(path)
+    assert not errors, errors
+    picture = next(path.glob("j2c_*.mxf"))
+    with av.open(str(picture)) as c:
+        stream = c.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (1998, 1080)
+        frames = [f for i, f in enumerate(c.decode(stream)) if i in (100, 300)]
+    assert len(frames) == 2
+    with av.open(str(mezzanine)) as c:
+        masters = [f.to_ndarray(format="rgb24") for i, f in enumerate(c.decode(video=0)) if i in (100, 300)]
+    for frame, master in zip(frames, masters, strict=True):
+        plane = frame.planes[0]  # FFmpeg decodes to xyz12le: the 12-bit codes in the top of 16-bit words
+        rows = np.frombuffer(bytes(plane), np.uint16).reshape(frame.height, plane.line_size // 2)
+        xyz = rows[:, : frame.width * 3].reshape(frame.height, frame.width, 3) >> 4
+        rgb = xyz12_to_rgb(xyz)[:, 39:1959]  # the 1920x1080 picture inside the pillarbox
+        small = rgb.reshape(360, 3, 640, 3, 3).mean(axis=(1, 3)) * 255
+        psnr = 10 * np.log10(255**2 / np.mean((small - master.astype(np.float64)) ** 2))
+        assert psnr > 28, psnr
 
 
 def _check_demo_schedule(project: Path) -> None:
@@ -213,7 +244,7 @@ def _check_demo_sound(sound: dict[str, Any], root: Path) -> None:
 @pytest.mark.slow
 def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
     root = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", "run", str(root), "--cluster", "serial", "--json"])
+    result = runner.invoke(app, ["demo", "run", str(root), "--cluster", "local", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["ok"]
@@ -253,6 +284,6 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
     assert Path(report["dailies"]["report"]).is_file()
     assert len([o for o in report["dailies"]["outputs"] if o["review"]]) == 3
     assert (root / "project" / "turnovers" / "day01.ale").is_file()
-    again = json.loads(runner.invoke(app, ["demo", "run", str(root), "--cluster", "serial", "--json"]).stdout)
+    again = json.loads(runner.invoke(app, ["demo", "run", str(root), "--cluster", "local", "--json"]).stdout)
     assert again["ok"] and len(again["scan"]["unchanged"]) == 8 and not again["scan"]["added"]
     assert not again["offload"]["copied"]  # everything was already offloaded and verified

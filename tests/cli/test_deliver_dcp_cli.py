@@ -119,3 +119,31 @@ def test_deliver_dcp_scope_2398_with_a_dub(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
         [data["name"], vf["name"]]
     )
+
+
+@pytest.mark.slow
+def test_deliver_dcp_on_the_farm_matches_the_local_encode(tmp_path: Path) -> None:
+    """`--farm local`: the frames are encoded in chunks on farm workers (scaled and pillarboxed like a local
+    encode), make_dcp keeps all of them, and the picture decodes to what the local encode gives."""
+    import av
+
+    master = tmp_path / "film.mov"
+    _master(master, 12, Fraction(24), (320, 180))
+    runs = {}
+    for how, extra in (("farm", ["--farm", "local"]), ("local", [])):
+        out = tmp_path / how
+        args = ["dcp", "--master", str(master), "--out", str(out), "--json", "--title", "Farm Test"]
+        res = CliRunner().invoke(_app(), [*args, *extra, "--project", str(tmp_path / "no-project")])
+        assert res.exit_code == 0, res.output
+        runs[how] = json.loads(res.stdout)
+    assert runs["farm"]["frames_resumed"] == 12 and runs["farm"]["frames_encoded"] == 0
+    assert runs["local"]["frames_encoded"] == 12
+    pictures = []
+    for data in runs.values():
+        mxf = next(Path(data["path"]).glob("j2c_*.mxf"))
+        with av.open(str(mxf)) as c:
+            pictures.append(np.stack([f.to_ndarray(format="rgb48le") for f in c.decode(video=0)]))
+    assert pictures[0].shape == pictures[1].shape == (12, 1080, 1998, 3)
+    diff = np.abs(pictures[0].astype(np.int32) - pictures[1].astype(np.int32))
+    # the same picture: 8-bit vs 16-bit decodes of the master, each through its own JPEG 2000 rate control
+    assert diff.mean() < 16 and diff.max() < 16 * 64, (diff.mean(), diff.max())

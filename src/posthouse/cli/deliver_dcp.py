@@ -62,6 +62,33 @@ def find_printmaster(root: Path, stem: str) -> Path | None:
     return None
 
 
+def _farm_encoder(address: str, project: Any, progress: Any) -> Any:
+    """A picture encoder for ``make_dcp`` that runs the frames in chunks on the farm at ``address``
+    (recorded in the project's lineage, so a killed encode resumes from its finished chunks)."""
+    from posthouse.finish.dcp import PictureJob
+    from posthouse.pipeline.chunks import encode_dcp_picture
+    from posthouse.pipeline.farm import get_farm_executor
+    from posthouse.pipeline.lineage import Lineage
+
+    lineage = Lineage(project.catalog) if project is not None else None
+
+    def encode(job: PictureJob) -> None:
+        with get_farm_executor(None if address == "local" else address) as ex:
+            encode_dcp_picture(
+                job.master,
+                job.work,
+                fps=job.fps,
+                source=job.source,
+                fit=job.size,
+                container=job.container,
+                executor=ex,
+                lineage=lineage,
+                progress=progress,
+            )
+
+    return encode
+
+
 @handle_errors
 def dcp(
     cut: str | None = typer.Argument(None, help="CUT@vN: its graded master and cinema printmaster."),
@@ -97,6 +124,11 @@ def dcp(
         None, "--reel-seconds", min=1, help="Cut into reels of this many seconds (default one reel)."
     ),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="JPEG 2000 encoder processes."),
+    farm: str | None = typer.Option(
+        None,
+        "--farm",
+        help="Encode the JPEG 2000 frames in chunks on a Dask farm (tcp://HOST:8786, or 'local').",
+    ),
     dub: list[str] | None = typer.Option(
         None, "--dub", help="Also make a VF with a dubbed printmaster, LANG=FILE.wav (repeatable)."
     ),
@@ -135,6 +167,7 @@ def dcp(
     dest = out or ((project.root / "deliver" / "dcp") if project is not None else master.resolve().parent)
     film = title or (project.config.name if project is not None else master.stem)
     with rich_progress(not as_json) as progress:
+        encoder = _farm_encoder(farm, project, progress) if farm is not None else None
         result = make_dcp(
             master,
             dest,
@@ -153,6 +186,7 @@ def dcp(
             reel_seconds=reel_seconds,
             jobs=jobs,
             overwrite=force,
+            picture_encoder=encoder,
             progress=progress,
         )
     rate = probe(master).video[0].rate

@@ -47,6 +47,48 @@ def record_lines(cut_file: Path, truth: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
+def _dcp(
+    out: Path,
+    master: Path,
+    printmaster: Path,
+    subtitles: str,
+    jobs: int,
+    progress: Progress,
+    cancel: CancelToken | None,
+) -> dict[str, Any]:
+    """Make the demo's OV DCP once (a finished one is kept), then check its hashes and sizes."""
+    from posthouse.finish.dcp import make_dcp
+    from posthouse.finish.dcp_xml import file_sha1_b64
+
+    done = sorted(d for d in out.glob("*") if d.is_dir() and not d.name.startswith("."))
+    if done:
+        path = done[-1]
+    else:
+        result = make_dcp(
+            master,
+            out,
+            audio=printmaster,
+            subtitles=subtitles,
+            title="The Last Frame",
+            kind="feature",
+            rating="",
+            jobs=jobs,
+            progress=progress,
+            cancel=cancel,
+        )
+        path = result.path
+    # every asset the packing list names carries the SHA-1 of the file as written
+    pkl = next(path.glob("PKL_*.xml"))
+    text = pkl.read_text(encoding="utf-8")
+    files = sorted(
+        p
+        for p in path.iterdir()
+        if p.suffix in (".mxf", ".xml") and p != pkl and p.name not in ("ASSETMAP.xml", "VOLINDEX.xml")
+    )
+    hashes_ok = bool(files) and all(f"<Hash>{file_sha1_b64(p)}</Hash>" in text for p in files)
+    return {"path": str(path), "name": path.name, "files": [p.name for p in files], "hashes_ok": hashes_ok}
+
+
 def run_deliver(
     project: Project,
     shoot_dir: Path,
@@ -54,6 +96,7 @@ def run_deliver(
     version: int,
     *,
     master: Path,
+    jobs: int = 1,
     progress: Progress = NULL_PROGRESS,
     cancel: CancelToken | None = None,
 ) -> dict[str, Any]:
@@ -120,6 +163,11 @@ def run_deliver(
         "mpd": str(hls_dir / "dash" / "manifest.mpd"),
         "valid": check.ok,
     }
+
+    # DCP: the graded master in a 2K flat container with the cinema printmaster (5.1) and the subtitles
+    summary["dcp"] = _dcp(
+        ddir / "dcp", master, mix_dir / "cinema" / f"{base}_PM_51.wav", subs["srt"], jobs, progress, cancel
+    )
 
     # archive: everything the film needs, sealed with ASC MHL and verified
     archive = create_archive(root, cut_name, version, root.parent / "archive")

@@ -75,6 +75,7 @@ class DemoReport:
             and not self.deliver.get("qc", {}).get("failed", False)
             and bool(self.deliver.get("streaming", {}).get("valid", True))
             and bool(self.deliver.get("archive", {}).get("verified", True))
+            and bool(self.deliver.get("dcp", {}).get("hashes_ok", True))
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -238,6 +239,7 @@ def run_demo(
             cut_name,
             int(version),
             master=Path(finish["master"]["output"]),
+            jobs=int(getattr(executor, "workers", 1)),
             progress=progress,
             cancel=cancel,
         )

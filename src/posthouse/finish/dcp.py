@@ -25,7 +25,7 @@ import os
 import shutil
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -61,7 +61,9 @@ __all__ = [
     "DCP_RATES",
     "DcpResult",
     "OvInfo",
+    "PictureJob",
     "container_size",
+    "dcp_frame",
     "dcp_rate",
     "fit_in_container",
     "make_dcp",
@@ -117,9 +119,11 @@ def fit_in_container(width: int, height: int, container: tuple[int, int]) -> tup
 
 
 def _letterbox(frame: npt.NDArray[Any], size: tuple[int, int], container: tuple[int, int]) -> Any:
-    """Scale ``frame`` (uint16 RGB) to ``size`` with FFmpeg's Lanczos and centre it on black."""
+    """Scale ``frame`` (uint8 or uint16 RGB) to ``size`` with FFmpeg's Lanczos and centre it on black."""
     import av
 
+    if frame.dtype == np.uint8:
+        frame = frame.astype(np.uint16) * np.uint16(257)
     w, h = size
     if (frame.shape[1], frame.shape[0]) != (w, h):
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb48le")
@@ -402,6 +406,31 @@ def _prepare_work(work: Path, key: dict[str, Any]) -> None:
     marker.write_text(json.dumps(key, indent=1), encoding="utf-8")
 
 
+def dcp_frame(
+    rgb: npt.NDArray[Any], *, size: tuple[int, int], container: tuple[int, int], source: Source = "rec709"
+) -> npt.NDArray[np.uint16]:
+    """One master frame (RGB, uint8 or uint16) as the DCP carries it: scaled to ``size`` (see
+    :func:`fit_in_container`), centred in ``container`` on black, in 12-bit X'Y'Z'."""
+    return rgb_to_xyz12(_letterbox(rgb, size, container), source=source)
+
+
+@dataclass(frozen=True, slots=True)
+class PictureJob:
+    """The picture encode :func:`make_dcp` needs: every frame of ``master`` as ``work/NNNNNN.j2c``.
+
+    Handed to a ``picture_encoder`` (a render farm, say) that writes the frames with :func:`dcp_frame` and
+    ``encode_j2k``; :func:`make_dcp` then keeps every valid frame it finds and encodes only what is missing.
+    """
+
+    master: Path
+    work: Path
+    size: tuple[int, int]
+    container: tuple[int, int]
+    fps: int
+    source: Source
+    frames: int
+
+
 def _encode_picture(
     master: Path,
     work: Path,
@@ -433,9 +462,15 @@ def _encode_picture(
         progress.advance(len(pending))
         pending.clear()
 
+    from posthouse.core.media import probe
+
+    info = probe(master)
+    deep = (info.video[0].bit_depth or 16) if info.video else 16
     progress.start("encoding JPEG 2000", total or None)
     try:
-        for index, rgb in iter_video_frames(master, format="rgb48le"):
+        # an 8-bit master decodes exactly as rgb24 and is expanded ×257 (255 → 65535); swscale's rgb48
+        # from 8-bit sources scales by ×256, 0.4 % dark at white
+        for index, rgb in iter_video_frames(master, format="rgb24" if deep <= 8 else "rgb48le"):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             path = work / f"{index:06d}.j2c"
@@ -444,7 +479,7 @@ def _encode_picture(
                 skipped += 1
                 progress.advance()
                 continue
-            xyz = rgb_to_xyz12(_letterbox(rgb, size, container), source=source)
+            xyz = dcp_frame(rgb, size=size, container=container, source=source)
             if executor is None:
                 _encode_frame(xyz, path, fps)
                 encoded += 1
@@ -623,6 +658,7 @@ def make_dcp(
     keep_work: bool = False,
     overwrite: bool = False,
     issue_date: datetime | None = None,
+    picture_encoder: Callable[[PictureJob], object] | None = None,
     progress: Progress = NULL_PROGRESS,
     cancel: CancelToken | None = None,
 ) -> DcpResult:
@@ -633,7 +669,8 @@ def make_dcp(
     ``subtitles`` (SRT/VTT/TTML path or a track) adds a timed-text track in ``subtitle_language`` (default
     ``language``). One reel, or reels of ``reel_seconds``. The J2K frames are kept in ``work_dir`` (default
     ``out_root/.<master>.<container>.<fps>.work``) until the picture MXF is written, so a killed run
-    resumes; ``jobs`` > 1 encodes on that many processes.
+    resumes; ``jobs`` > 1 encodes on that many processes. ``picture_encoder`` (e.g. chunks on a render
+    farm) is given the :class:`PictureJob` first; the frames it leaves are kept.
     """
     from posthouse.core.media import probe
 
@@ -685,6 +722,8 @@ def make_dcp(
         raise UsageError("the DCP folder already exists", path=dest, hint="pass overwrite=True (--force)")
     work = Path(work_dir) if work_dir is not None else root / f".{src.stem}.{cont_name}.{edit_rate}.work"
     _prepare_work(work, _work_key(src, cont_name, edit_rate, source))
+    if picture_encoder is not None:
+        picture_encoder(PictureJob(src, work, active, cont, edit_rate, source, video.frames))
 
     paths, encoded, skipped = _encode_picture(
         src,

@@ -251,11 +251,14 @@ class _J2kPayload:
     source: str
     fps: int
     max_bitrate: int
+    fit: tuple[int, int] | None = None  # scale to this and centre in ``container`` (as a DCP carries it)
+    container: tuple[int, int] | None = None
 
 
 def _j2k_work(p: _J2kPayload, frames: FrameRange) -> ChunkInfo:
     """Decode ``frames`` of the master, convert to X'Y'Z' and write ``NNNNNN.j2c`` (kept when valid)."""
     from posthouse.engine.video import SourceReader
+    from posthouse.finish.dcp import dcp_frame
     from posthouse.finish.dcp_picture import encode_sequence, rgb_to_xyz12
 
     reader = SourceReader(Path(p.master), p.size)
@@ -265,7 +268,10 @@ def _j2k_work(p: _J2kPayload, frames: FrameRange) -> ChunkInfo:
             rgb = reader.get(i)
             if reader.past_end:  # never pad with a repeated last frame
                 raise MediaError("the master ends before this frame", path=p.master, where=f"frame {i}")
-            yield rgb_to_xyz12(rgb, source=p.source)  # type: ignore[arg-type]
+            if p.container is not None and p.fit is not None:
+                yield dcp_frame(rgb, size=p.fit, container=p.container, source=p.source)  # type: ignore[arg-type]
+            else:
+                yield rgb_to_xyz12(rgb, source=p.source)  # type: ignore[arg-type]
 
     try:
         res = encode_sequence(xyz(), p.out_dir, fps=p.fps, max_bitrate=p.max_bitrate, start=frames.start)
@@ -282,6 +288,8 @@ def encode_dcp_picture(
     source: str = "rec709",
     max_bitrate: int = 250_000_000,
     chunk_frames: int = 24,
+    fit: tuple[int, int] | None = None,
+    container: tuple[int, int] | None = None,
     executor: Executor | None = None,
     lineage: Lineage | None = None,
     force: bool = False,
@@ -289,6 +297,10 @@ def encode_dcp_picture(
     cancel: CancelToken | None = None,
 ) -> ChunkedResult:
     """Encode every frame of ``master`` to ``out_dir/NNNNNN.j2c`` (cinema 2K), ``chunk_frames`` a chunk.
+
+    With ``container`` (and ``fit``, the picture's size inside it) each frame is scaled and centred as
+    :func:`posthouse.finish.dcp.dcp_frame` does, so a master of any size fits; without, the master must
+    already be container-sized.
 
     With ``lineage`` the stage is skipped when the master (by content) and settings did not change and
     the frames are all there (``state == "fresh"``); a killed encode resumes from its finished chunks,
@@ -301,7 +313,9 @@ def encode_dcp_picture(
     master, out = Path(master).absolute(), Path(out_dir).absolute()
     if source not in SOURCES:
         raise UsageError(f"unknown colour source {source!r}", hint=f"use one of {', '.join(SOURCES)}")
-    settings = {"profile": "2k", "fps": fps, "source": source, "max_bitrate": max_bitrate}
+    settings: dict[str, Any] = {"profile": "2k", "fps": fps, "source": source, "max_bitrate": max_bitrate}
+    if container is not None:
+        settings["container"], settings["fit"] = list(container), list(fit or container)
     stage, target = "dcp-picture", str(out)
     states = [_input_state(master)]
     if (
@@ -322,7 +336,16 @@ def encode_dcp_picture(
     if force or not _same_run(lineage, stage, target, states, settings):
         for old in out.glob("[0-9]*.j2c"):  # made from another master or settings: not ours to keep
             old.unlink()
-    payload = _J2kPayload(str(master), str(out), (video.width, video.height), source, fps, max_bitrate)
+    payload = _J2kPayload(
+        str(master),
+        str(out),
+        (video.width, video.height),
+        source,
+        fps,
+        max_bitrate,
+        fit=(fit or container) if container is not None else None,
+        container=container,
+    )
     base = fingerprint([s.hash for s in states], settings_hash(settings), video.width, video.height)
     if lineage is not None:
         lineage.begin(stage, states, settings, target=target)
