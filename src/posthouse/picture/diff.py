@@ -18,7 +18,7 @@ listed as moved. Record timecodes count from the timeline's
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +30,7 @@ from posthouse.core.fsutil import atomic_write_text
 from posthouse.core.time import Rate, Timecode, frames_to_time_range, rational_time_to_frames
 from posthouse.picture.edit import timeline_rate
 
-__all__ = ["Change", "ChangeList", "DiffError", "Event", "change_edl", "diff_cuts", "events"]
+__all__ = ["Change", "ChangeList", "DiffError", "Event", "change_edl", "diff_cuts", "events", "match_events"]
 
 ChangeKind = Literal["added", "removed", "trimmed", "moved"]
 
@@ -166,8 +166,9 @@ def events(timeline: otio.schema.Timeline) -> list[Event]:
     return out
 
 
-def _match(a_events: list[Event], b_events: list[Event]) -> dict[int, int]:
-    """Greedy best matching: index in ``b_events`` → index in ``a_events``."""
+def match_events(a_events: Sequence[Event], b_events: Sequence[Event]) -> dict[int, int]:
+    """Greedy best matching of two cuts' events (same media, overlapping source; a shared link, a larger
+    overlap, the same track and a nearer record position win ties): b index → a index."""
     by_media: dict[str, list[int]] = {}
     for i, ev in enumerate(a_events):
         by_media.setdefault(ev.media, []).append(i)
@@ -333,7 +334,7 @@ def diff_cuts(
     if drop is None:
         drop = bool((new.metadata.get("posthouse") or {}).get("drop_frame", False))
     a_events, b_events = events(old), events(new)
-    matched = _match(a_events, b_events)
+    matched = match_events(a_events, b_events)
     moved = _moved(a_events, b_events, matched)
 
     def change(kind: ChangeKind, e: Event, **extra: Any) -> Change:

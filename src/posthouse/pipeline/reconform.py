@@ -46,7 +46,7 @@ from posthouse.core.errors import PosthouseError, UsageError
 from posthouse.core.fsutil import atomic_write_text
 from posthouse.core.time import Rate, Timecode, rational_time_to_frames, rational_time_to_seconds
 from posthouse.picture.cuts import CutRef, CutStore
-from posthouse.picture.diff import ChangeList, Event, diff_cuts
+from posthouse.picture.diff import ChangeList, Event, diff_cuts, events, match_events
 from posthouse.picture.edit import timeline_rate
 
 __all__ = [
@@ -290,70 +290,11 @@ class RecordMap:
         }
 
 
-def _video(timeline: otio.schema.Timeline, rate: Rate) -> list[Event]:
-    """The clips of the enabled video tracks as :func:`posthouse.picture.diff.events` lists them."""
-    out = []
-    for track in timeline.tracks:
-        if track.kind != otio.schema.TrackKind.Video or not track.enabled:
-            continue
-        pos = 0
-        for i, item in enumerate(track):
-            if isinstance(item, otio.schema.Transition):
-                continue
-            dur = _nearest(item.duration(), rate)
-            if isinstance(item, otio.schema.Clip):
-                src = _nearest(item.trimmed_range().start_time, rate)
-                link = (item.metadata.get("posthouse") or {}).get("link")
-                out.append(
-                    Event(
-                        track.name,
-                        str(track.kind),
-                        i,
-                        item.name,
-                        _media_key(item),
-                        None if link is None else str(link),
-                        pos,
-                        pos + dur,
-                        src,
-                        src + dur,
-                    )
-                )
-            pos += dur
-    return out
-
-
-def _media_key(clip: otio.schema.Clip) -> str:
-    ref = clip.media_reference
-    if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
-        return str(ref.target_url)
-    if ref is not None and ref.name:
-        return str(ref.name)
-    return str(clip.name)
-
-
-def _match(a_events: Sequence[Event], b_events: Sequence[Event]) -> dict[int, int]:
-    """index in ``b_events`` → index in ``a_events``: the greedy best matching of ``diff_cuts``."""
-    by_media: dict[str, list[int]] = {}
-    for i, ev in enumerate(a_events):
-        by_media.setdefault(ev.media, []).append(i)
-    pairs = []
-    for j, b in enumerate(b_events):
-        for i in by_media.get(b.media, ()):
-            a = a_events[i]
-            overlap = min(a.source_out, b.source_out) - max(a.source_in, b.source_in)
-            if overlap <= 0:
-                continue
-            pairs.append(
-                ((a.link != b.link, -overlap, a.track != b.track, abs(a.record_in - b.record_in)), j, i)
-            )
-    pairs.sort()
-    matched: dict[int, int] = {}
-    used: set[int] = set()
-    for _, j, i in pairs:
-        if j not in matched and i not in used:
-            matched[j] = i
-            used.add(i)
-    return matched
+def _video(timeline: otio.schema.Timeline) -> list[Event]:
+    """The clips of the enabled video tracks, as :func:`posthouse.picture.diff.events` lists them."""
+    enabled = {t.name for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video and t.enabled}
+    kind = str(otio.schema.TrackKind.Video)
+    return [e for e in events(timeline) if e.kind == kind and e.track in enabled]
 
 
 def _start(timeline: otio.schema.Timeline, rate: Rate) -> int:
@@ -374,8 +315,8 @@ def record_map(
     changes = diff_cuts(old, new, old_name=old_name, new_name=new_name)
     old_start, new_start = _start(old, rate), _start(new, rate)
     drop = changes.drop
-    a_ev, b_ev = _video(old, rate), _video(new, rate)
-    matched = _match(a_ev, b_ev)
+    a_ev, b_ev = _video(old), _video(new)
+    matched = match_events(a_ev, b_ev)
     back = {i: j for j, i in matched.items()}
     moved = {(c.track, c.record_in) for c in changes.of_kind("moved")}
     track_order = [t.name for t in old.tracks if t.kind == otio.schema.TrackKind.Video]
