@@ -807,16 +807,13 @@ def make_dcp(
         notes.append(f"master at {float(master_rate):.3f} fps plays at {edit_rate}; sound sped up by {speed}")
     if active != cont:
         notes.append(f"picture {active[0]}x{active[1]} centred in the {cont[0]}x{cont[1]} container")
-    first = reels[0]
-    return DcpResult(
-        path=dest,
-        name=dcp_name,
-        package="OV",
-        cpl_id=cpl.id,
-        pkl_id=pkl_id,
-        picture_id=first.picture.id,
-        sound_id=first.sound.id if first.sound else None,
-        subtitle_id=first.subtitle.id if first.subtitle else None,
+    return _result(
+        dest,
+        dcp_name,
+        "OV",
+        cpl,
+        pkl_id,
+        reels,
         edit_rate=edit_rate,
         duration=duration,
         container=cont,
@@ -827,7 +824,31 @@ def make_dcp(
         picture_bytes=picture_bytes,
         files=files,
         notes=tuple(notes),
+    )
+
+
+def _result(
+    dest: Path,
+    name: str,
+    package: Literal["OV", "VF"],
+    cpl: Cpl,
+    pkl_id: uuid.UUID,
+    reels: Sequence[CplReel],
+    **fields: Any,
+) -> DcpResult:
+    """The :class:`DcpResult` of a published package (asset ids from its first reel)."""
+    first = reels[0]
+    return DcpResult(
+        path=dest,
+        name=name,
+        package=package,
+        cpl_id=cpl.id,
+        pkl_id=pkl_id,
+        picture_id=first.picture.id,
+        sound_id=first.sound.id if first.sound else None,
+        subtitle_id=first.subtitle.id if first.subtitle else None,
         reels=len(reels),
+        **fields,
     )
 
 
@@ -1016,16 +1037,13 @@ def make_version_file(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    first = reels[0]
-    return DcpResult(
-        path=dest,
-        name=vf_name,
-        package="VF",
-        cpl_id=cpl.id,
-        pkl_id=pkl_id,
-        picture_id=first.picture.id,
-        sound_id=first.sound.id if first.sound else None,
-        subtitle_id=first.subtitle.id if first.subtitle else None,
+    return _result(
+        dest,
+        vf_name,
+        "VF",
+        cpl,
+        pkl_id,
+        reels,
         edit_rate=edit_rate,
         duration=total,
         container=ovinfo.stored_area,
@@ -1033,5 +1051,4 @@ def make_version_file(
         channels=channels,
         files=files,
         notes=(f"plays the picture of the OV {ovinfo.name}",),
-        reels=len(reels),
     )
