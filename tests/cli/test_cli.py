@@ -192,6 +192,24 @@ def _check_demo_dcp(dcp: dict[str, Any], mezzanine: Path) -> None:
         assert psnr > 28, psnr
 
 
+def _check_demo_status(project: Path) -> None:
+    """Issue 11: every department's run is in the lineage; a changed mix makes the deliverables stale."""
+    status = _json(runner.invoke(app, ["status", "--project", str(project), "--json"]))
+    assert {r["stage"]: r["state"] for r in status} == {
+        s: "fresh" for s in ("score", "sound", "finish", "deliver")
+    }
+    report = project / "sound" / "assembly_v001" / "mix" / "cinema" / "mix_report.json"
+    kept = report.read_bytes()
+    report.write_bytes(kept + b" ")
+    try:
+        result = runner.invoke(app, ["status", "--project", str(project), "--json"])
+        assert result.exit_code == 1
+        states = {r["stage"]: r["state"] for r in json.loads(result.stdout)}
+        assert states == {"score": "fresh", "sound": "stale", "finish": "fresh", "deliver": "stale"}
+    finally:
+        report.write_bytes(kept)
+
+
 def _check_demo_schedule(project: Path) -> None:
     """Issue 12 on the demo run: the post schedule marks the stages done from what the pipeline produced."""
     from datetime import date
@@ -268,6 +286,7 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
     _check_demo_finish(report["finish"], root)
     _check_demo_deliver(report["deliver"])
     _check_demo_schedule(root / "project")
+    _check_demo_status(root / "project")
     _check_demo_score(report["score"], report["sound"])
     _check_demo_sound(report["sound"], root)
     assert report["editorial"]["cut"] == "assembly@v001" and report["editorial"]["events"] == 2

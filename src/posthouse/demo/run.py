@@ -159,6 +159,34 @@ def _editorial(project: Project, shoot_dir: Path) -> dict[str, Any]:
     }
 
 
+def _record_lineage(project: Project, cut: str, version: int, music: Path, master: Path) -> None:
+    """Record which inputs (by content) made each department's outputs, so ``posthouse status`` can tell
+    when a stage went stale (a re-graded master, a changed cut…)."""
+    from posthouse.pipeline.lineage import Lineage, run_stage
+
+    root, base = project.root, f"{cut}_v{version:03d}"
+    cut_file = root / "cuts" / cut / f"v{version:03d}.otio"
+    media = root / "media"
+    stages = {
+        "score": ([cut_file], [root / "score" / base]),
+        "sound": ([cut_file, music, media], [root / "sound" / base]),
+        "finish": ([root / "turnovers" / base, media], [root / "finish" / base]),
+        "deliver": ([master, root / "sound" / base / "mix"], [root / "deliver" / base]),
+    }
+    lineage = Lineage(project.catalog)
+    for stage, (inputs, outputs) in stages.items():
+        run_stage(
+            lineage,
+            stage,
+            inputs,
+            {"cut": f"{cut}@v{version}"},
+            lambda: None,
+            outputs=outputs,
+            target=f"{stage}:{base}",
+            force=True,
+        )
+
+
 def run_demo(
     root: str | Path,
     spec: ShootSpec | None = None,
@@ -244,6 +272,9 @@ def run_demo(
             cancel=cancel,
         )
         done("deliver")
+        _record_lineage(
+            project, cut_name, int(version), Path(score["music_edit"]), Path(finish["master"]["output"])
+        )
     finally:
         project.close()
     planted = {Path(f["file"]).name for f in truth["faults"] if f["kind"] == "truncated_camera_file"}
