@@ -224,6 +224,34 @@ def _check_demo_schedule(project: Path) -> None:
     )
 
 
+def _check_demo_costs(project: Path, tmp_path: Path) -> None:
+    """Issue 12 on the demo run: each stage is a job in the catalog's log, and the cost report adds up
+    (actual = imported invoices + pipeline costs: job hours × rates, and storage)."""
+    from decimal import Decimal
+
+    from posthouse.core.project import Project
+
+    opened = Project.open(project)
+    try:
+        jobs = opened.catalog.jobs()
+    finally:
+        opened.close()
+    kinds = ["offload", "catalog", "sync", "dailies", "editorial", "score", "sound", "finish", "deliver"]
+    assert [j.kind for j in jobs] == kinds and all(j.state == "done" for j in jobs)
+    invoices = tmp_path / "invoices.csv"
+    invoices.write_text(
+        "date,vendor,invoice,account,amount,description\n2027-01-15,Cutting Room,CR-1,5100,1200.50,\n"
+    )
+    base = ["--project", str(project)]
+    assert runner.invoke(app, ["budget", "import-invoices", str(invoices), *base]).exit_code == 0
+    rep = _json(runner.invoke(app, ["budget", "show", *base, "--json"]))
+    pipeline = [Decimal(c["amount"]) for c in rep["pipeline"]]
+    assert len(pipeline) == len(kinds) + 1 and not rep["notes"]  # one cost a job, plus storage
+    assert Decimal(rep["total"]["actual"]) == Decimal("1200.50") + sum(pipeline)
+    deliver = next(c for c in rep["pipeline"] if " deliver " in c["source"])
+    assert deliver["account"] == "5600" and Decimal(deliver["quantity"]) > 0
+
+
 def _check_demo_sound(sound: dict[str, Any], root: Path) -> None:
     """The issue's "done means" for sound, checked independently of posthouse's own meter."""
     import numpy as np
@@ -287,6 +315,7 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
     _check_demo_deliver(report["deliver"])
     _check_demo_schedule(root / "project")
     _check_demo_status(root / "project")
+    _check_demo_costs(root / "project", tmp_path)
     _check_demo_score(report["score"], report["sound"])
     _check_demo_sound(report["sound"], root)
     assert report["editorial"]["cut"] == "assembly@v001" and report["editorial"]["events"] == 2

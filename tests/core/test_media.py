@@ -213,3 +213,18 @@ def test_truncated_faststart_file_says_how_many_frames_remain(tmp_path: Path) ->
     assert any("index lists 24 packets" in p for p in info.problems), info.problems
     deep = probe(cut, deep=True)
     assert deep.damaged
+
+
+@pytest.mark.parametrize("preset", ["prores-hq", "h264"])
+def test_decode_with_seek_gives_the_same_frames_as_decoding_from_the_start(
+    movie_factory, preset: str
+) -> None:
+    """A farm chunk in the middle of a master seeks instead of decoding everything before it; a long-GOP
+    file seeks to the key frame before and decodes forward, so the frames and their indices are the same."""
+    path = movie_factory(f"m_{preset}.mov", preset=preset, frames=60, size=(160, 90))
+    for start, count in ((37, 5), (1, 3), (55, 10)):
+        seq = list(iter_video_frames(path, format="rgb48le", start=start, count=count))
+        jump = list(iter_video_frames(path, format="rgb48le", start=start, count=count, seek=True))
+        assert [i for i, _ in jump] == [i for i, _ in seq] == list(range(start, min(start + count, 60)))
+        assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(jump, seq, strict=True))
+        assert all(a.dtype == np.uint16 for _, a in jump)

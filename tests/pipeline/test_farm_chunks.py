@@ -207,9 +207,12 @@ def test_dcp_encode_cancelled_midway_resumes_without_redoing_chunks(catalog_url:
         assert 3 <= len(recorded) < 12
         [row] = stage_status(lineage)
         assert row.state == "unfinished" and row.chunks_done == len(recorded)
+        [job] = lineage.catalog.jobs()  # the job log (the cost report's farm hours) says how it ended
+        assert (job.kind, job.state) == ("dcp-picture", "cancelled") and job.finished_at is not None
         before = _mtimes(out)
         with local_farm(2, processes=False) as cluster, get_farm_executor(cluster) as ex:
             result = encode_dcp_picture(master, out, chunk_frames=2, executor=ex, lineage=lineage)
+        assert [j.state for j in lineage.catalog.jobs()] == ["cancelled", "done"]
         assert sorted(result.reused) == sorted(recorded)
         assert sorted(result.ran) == sorted(set(range(12)) - set(recorded))
         after = _mtimes(out)
@@ -283,6 +286,11 @@ def test_killed_encode_rerun_finishes_without_redoing_finished_chunks(tmp_path: 
         assert all(
             after[n] == before[n] for i in recorded for n in (f"{2 * i:06d}.j2c", f"{2 * i + 1:06d}.j2c")
         )
+        # the killed run's farm time is still in the job log, up to its last finished chunk
+        killed, rerun = lineage.catalog.jobs()
+        assert (killed.state, rerun.state) == ("interrupted", "done")
+        last_chunk = max(c.finished_at for c in recorded.values())
+        assert killed.finished_at.replace(tzinfo=None) == last_chunk.replace(tzinfo=None)
 
 
 # ------------------------------------------------------------------------------------------ dailies

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ from posthouse.demo.shoot import ShootSpec, generate_shoot
 from posthouse.demo.sound import run_sound
 
 __all__ = ["DemoReport", "run_demo"]
+
+# the demo's stages as job kinds of the job log (the cost report maps kinds to rates and accounts)
+_JOB_KINDS = {"assembly": "editorial"}
 
 
 @dataclass
@@ -173,7 +177,7 @@ def _record_lineage(project: Project, cut: str, version: int, music: Path, maste
         "finish": ([root / "turnovers" / base, media], [root / "finish" / base]),
         "deliver": ([master, root / "sound" / base / "mix"], [root / "deliver" / base]),
     }
-    lineage = Lineage(project.catalog)
+    lineage = Lineage(project.catalog, log_jobs=False)  # the job log has the stages' real times
     for stage, (inputs, outputs) in stages.items():
         run_stage(
             lineage,
@@ -207,11 +211,22 @@ def run_demo(
     timings: dict[str, float] = {}
     clock = [time.perf_counter()]
 
+    opened: list[Project] = []
+
     def done(*names: str) -> None:  # the stage(s) just finished: record the wall time since the last one
         now = time.perf_counter()
         stages.extend(names)
-        timings["+".join(names)] = round(now - clock[0], 3)
+        took = now - clock[0]
+        timings["+".join(names)] = round(took, 3)
         clock[0] = now
+        if opened:  # the job log, which the cost report charges by the hour
+            end = datetime.now(UTC)
+            opened[0].catalog.log_job(
+                _JOB_KINDS.get(names[0], names[0]),
+                end - timedelta(seconds=took),
+                end,
+                params={"demo_stage": "+".join(names)},
+            )
 
     if not (shoot_dir / "ground_truth.json").is_file():
         if shoot_dir.exists() and any(shoot_dir.iterdir()):
@@ -227,6 +242,7 @@ def run_demo(
         w, h = truth["resolution"]
         project = Project.init(project_dir, fps=truth["rate"], resolution=f"{w}x{h}", name="the-last-frame")
     done("project")
+    opened.append(project)
     try:
         cards = sorted([*(shoot_dir / "camera").iterdir(), *(shoot_dir / "sound").iterdir()])
         cards.append(shoot_dir / "reports")

@@ -32,7 +32,7 @@ import numpy.typing as npt
 from posthouse.core.errors import MediaError, UsageError
 from posthouse.core.fsutil import atomic_path
 from posthouse.core.jobs import Executor, SerialExecutor, get_executor, raise_for_failures
-from posthouse.core.progress import NULL_PROGRESS, CancelToken, Progress
+from posthouse.core.progress import NULL_PROGRESS, Cancelled, CancelToken, Progress
 from posthouse.pipeline.lineage import FileState, Lineage, fingerprint, settings_hash
 
 __all__ = [
@@ -253,30 +253,38 @@ class _J2kPayload:
     max_bitrate: int
     fit: tuple[int, int] | None = None  # scale to this and centre in ``container`` (as a DCP carries it)
     container: tuple[int, int] | None = None
+    bit_depth: int = 16  # the master's: 8-bit decodes exactly as rgb24 (then ×257), deeper as rgb48
 
 
 def _j2k_work(p: _J2kPayload, frames: FrameRange) -> ChunkInfo:
-    """Decode ``frames`` of the master, convert to X'Y'Z' and write ``NNNNNN.j2c`` (kept when valid)."""
-    from posthouse.engine.video import SourceReader
+    """Decode ``frames`` of the master, convert to X'Y'Z' and write ``NNNNNN.j2c`` (kept when valid).
+
+    The master is decoded as :func:`posthouse.finish.dcp.make_dcp` decodes it (full bit depth), so a
+    farm-encoded frame is the same frame; the chunk seeks to its first frame.
+    """
+    from posthouse.core.media import iter_video_frames
     from posthouse.finish.dcp import dcp_frame
     from posthouse.finish.dcp_picture import encode_sequence, rgb_to_xyz12
 
-    reader = SourceReader(Path(p.master), p.size)
+    fmt = "rgb24" if p.bit_depth <= 8 else "rgb48le"
 
     def xyz() -> Iterator[npt.NDArray[np.uint16]]:
-        for i in range(frames.start, frames.stop):
-            rgb = reader.get(i)
-            if reader.past_end:  # never pad with a repeated last frame
-                raise MediaError("the master ends before this frame", path=p.master, where=f"frame {i}")
+        expected = frames.start
+        decoded = iter_video_frames(p.master, format=fmt, start=frames.start, count=len(frames), seek=True)
+        for i, rgb in decoded:
+            if i != expected:
+                raise MediaError(
+                    "a frame is missing from the master", path=p.master, where=f"frame {expected}"
+                )
+            expected += 1
             if p.container is not None and p.fit is not None:
                 yield dcp_frame(rgb, size=p.fit, container=p.container, source=p.source)  # type: ignore[arg-type]
             else:
                 yield rgb_to_xyz12(rgb, source=p.source)  # type: ignore[arg-type]
+        if expected < frames.stop:  # never pad with a repeated last frame
+            raise MediaError("the master ends before this frame", path=p.master, where=f"frame {expected}")
 
-    try:
-        res = encode_sequence(xyz(), p.out_dir, fps=p.fps, max_bitrate=p.max_bitrate, start=frames.start)
-    finally:
-        reader.close()
+    res = encode_sequence(xyz(), p.out_dir, fps=p.fps, max_bitrate=p.max_bitrate, start=frames.start)
     return {"files": [str(x) for x in res.paths], "encoded": res.encoded, "skipped": res.skipped}
 
 
@@ -345,6 +353,7 @@ def encode_dcp_picture(
         max_bitrate,
         fit=(fit or container) if container is not None else None,
         container=container,
+        bit_depth=video.bit_depth or 16,
     )
     base = fingerprint([s.hash for s in states], settings_hash(settings), video.width, video.height)
     if lineage is not None:
@@ -364,6 +373,10 @@ def encode_dcp_picture(
             progress=progress,
             cancel=cancel,
         )
+    except BaseException as exc:
+        if lineage is not None:  # the run stays unfinished (its chunks are kept); its job ends now
+            lineage.end_jobs(stage, target, "cancelled" if isinstance(exc, Cancelled) else "failed", str(exc))
+        raise
     finally:
         if owned:
             ex.close()
@@ -552,6 +565,10 @@ def render_timeline_chunked(
             progress=progress,
             cancel=cancel,
         )
+    except BaseException as exc:
+        if lineage is not None:  # the run stays unfinished (its chunks are kept); its job ends now
+            lineage.end_jobs(stage, target, "cancelled" if isinstance(exc, Cancelled) else "failed", str(exc))
+        raise
     finally:
         if owned:
             ex.close()

@@ -180,19 +180,26 @@ def farm_dailies(
     from posthouse.picture.dailies import render_dailies
 
     ex = executor if executor is not None else get_farm_executor()
+    logged: contextlib.AbstractContextManager[dict[str, int]] = (
+        lineage.batch_job("dailies", len(items))
+        if lineage is not None
+        else contextlib.nullcontext({"failed": 0})
+    )
     try:
-        outputs = render_dailies(
-            items,
-            Path(out_dir),
-            lut=lut,
-            cdl=cdl,
-            nle=nle,
-            size=size,
-            executor=ex,
-            progress=progress,
-            cancel=cancel,
-            force=force,
-        )
+        with logged as counts:
+            outputs = render_dailies(
+                items,
+                Path(out_dir),
+                lut=lut,
+                cdl=cdl,
+                nle=nle,
+                size=size,
+                executor=ex,
+                progress=progress,
+                cancel=cancel,
+                force=force,
+            )
+            counts["failed"] = sum(1 for o in outputs if o.error is not None)
     finally:
         if executor is None:
             ex.close()
@@ -257,8 +264,13 @@ def farm_qc(
                 continue
         todo.append((i, (str(path), spec, str(out))))
     ex = executor if executor is not None else get_farm_executor()
+    logged: contextlib.AbstractContextManager[dict[str, int]] = (
+        lineage.batch_job("qc", len(todo)) if lineage is not None else contextlib.nullcontext({"failed": 0})
+    )
     try:
-        outcomes = ex.map(_qc_one, [job for _, job in todo], label="qc", progress=progress, cancel=cancel)
+        with logged as counts:
+            outcomes = ex.map(_qc_one, [job for _, job in todo], label="qc", progress=progress, cancel=cancel)
+            counts["failed"] = sum(1 for o in outcomes if o.error is not None or o.value is None)
     finally:
         if executor is None:
             ex.close()

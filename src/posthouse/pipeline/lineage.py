@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +29,11 @@ from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, delet
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posthouse.core.catalog import Catalog
+from posthouse.core.catalog import Catalog, JobRecord
 from posthouse.core.catalog.models import Base
 from posthouse.core.checksum import new_hasher
 from posthouse.core.errors import ProjectError
+from posthouse.core.progress import Cancelled
 
 __all__ = [
     "MISSING",
@@ -196,6 +198,11 @@ def _target(stage: str, target: str | Path | None, inputs: Sequence[str | Path])
     return "|".join(sorted(str(Path(p).absolute()) for p in inputs))
 
 
+def _aware(t: datetime) -> datetime:
+    """SQLite hands datetimes back naive; they were stored as UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
 # ------------------------------------------------------------------------------------------ lineage
 
 
@@ -218,9 +225,10 @@ class StageResult:
 class Lineage:
     """Stage-run and chunk records in a project's catalog (upgraded to the newest schema on open)."""
 
-    def __init__(self, catalog: Catalog | str, *, upgrade: bool = True) -> None:
+    def __init__(self, catalog: Catalog | str, *, upgrade: bool = True, log_jobs: bool = True) -> None:
         self._owns = isinstance(catalog, str)
         self.catalog = Catalog(catalog) if isinstance(catalog, str) else catalog
+        self.log_jobs = log_jobs
         if upgrade:
             self.catalog.upgrade()
 
@@ -307,10 +315,18 @@ class Lineage:
         *,
         target: str | Path | None = None,
     ) -> str:
-        """Mark a run of ``stage`` as started (state ``running``); returns the target name."""
+        """Mark a run of ``stage`` as started (state ``running``); returns the target name.
+
+        With ``log_jobs`` the run is also a job in the catalog's job log (kind = the stage), which
+        :meth:`record` ends; a run of the same target left ``running`` by a killed job is closed as
+        ``interrupted`` at its last finished chunk, so the time it did spend is still accounted for.
+        """
         states = _states(inputs)
         name = _target(stage, target, [s.path for s in states])
         self._upsert(stage, name, "running", settings, states, [], finished=False)
+        if self.log_jobs:
+            self._close_interrupted_jobs(stage, name)
+            self.catalog.start_job(stage, {"target": name})
         return name
 
     def record(
@@ -326,7 +342,49 @@ class Lineage:
         """Record a finished run: its inputs and outputs are hashed now (unless given as FileStates)."""
         in_states = _states(inputs)
         name = _target(stage, target, [s.path for s in in_states])
-        return self._upsert(stage, name, state, settings, in_states, _states(outputs), finished=True)
+        row = self._upsert(stage, name, state, settings, in_states, _states(outputs), finished=True)
+        if self.log_jobs:
+            for job in self._running_jobs(stage, name):
+                self.catalog.finish_job(job.id, "done" if state == "done" else state)
+        return row
+
+    @contextmanager
+    def batch_job(self, kind: str, total: int, **params: Any) -> Iterator[dict[str, int]]:
+        """Log a batch (a dailies or QC batch on the farm) as one job; set ``counts["failed"]`` inside.
+
+        The job ends ``done``, ``partial`` (some items failed), ``cancelled`` or ``failed`` (it raised).
+        Nothing is logged when ``log_jobs`` is off.
+        """
+        counts = {"failed": 0}
+        job = self.catalog.start_job(kind, dict(params), total=total) if self.log_jobs else None
+        try:
+            yield counts
+        except BaseException as exc:
+            if job is not None:
+                state = "cancelled" if isinstance(exc, Cancelled) else "failed"
+                self.catalog.finish_job(job, state, failed=counts["failed"], message=str(exc)[:500])
+            raise
+        if job is not None:
+            bad = counts["failed"]
+            self.catalog.finish_job(job, "partial" if bad else "done", done=total - bad, failed=bad)
+
+    def end_jobs(self, stage: str, target: str, state: str, message: str | None = None) -> None:
+        """End the logged job of a run that stopped without a :meth:`record` (it failed, was cancelled);
+        the run itself stays unfinished, so it runs again."""
+        if self.log_jobs:
+            for job in self._running_jobs(stage, target):
+                self.catalog.finish_job(job.id, state, message=(message or "")[:500] or None)
+
+    def _running_jobs(self, stage: str, name: str) -> list[JobRecord]:
+        return [j for j in self.catalog.jobs(kind=stage, state="running") if j.params.get("target") == name]
+
+    def _close_interrupted_jobs(self, stage: str, name: str) -> None:
+        chunks = self.chunks(stage, name)
+        last = max((c.finished_at for c in chunks.values()), default=None)
+        for job in self._running_jobs(stage, name):
+            started = _aware(job.started_at)
+            end = max(started, _aware(last)) if last is not None else started
+            self.catalog.finish_job(job.id, "interrupted", finished=end, message="the job stopped unfinished")
 
     def _upsert(
         self,
@@ -485,7 +543,11 @@ def run_stage(
         outs = tuple(row.output_states()) if row is not None else ()
         return StageResult("fresh", stage, name, outs)
     lineage.begin(stage, in_states, settings, target=name)
-    value = work()
+    try:
+        value = work()
+    except BaseException as exc:
+        lineage.end_jobs(stage, name, "cancelled" if isinstance(exc, Cancelled) else "failed", str(exc))
+        raise
     out_paths = list(outputs(value) if callable(outputs) else outputs)
     row = lineage.record(stage, in_states, settings, out_paths, target=name)
     return StageResult("ran", stage, name, tuple(row.output_states()), value, tuple(reasons))

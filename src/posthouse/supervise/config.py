@@ -68,6 +68,9 @@ DEFAULT_RATES: dict[str, Decimal] = {
 
 # job kind prefix -> (rate name, account code): the first prefix that matches wins (longest first).
 DEFAULT_KINDS: dict[str, tuple[str, str]] = {
+    "offload": ("encode_hour", "5100"),
+    "catalog": ("encode_hour", "5100"),
+    "editorial": ("render_hour", "5100"),
     "dailies": ("encode_hour", "5100"),
     "transcode": ("encode_hour", "5100"),
     "sync": ("encode_hour", "5100"),
@@ -77,6 +80,7 @@ DEFAULT_KINDS: dict[str, tuple[str, str]] = {
     "vfx": ("render_hour", "5400"),
     "composite": ("render_hour", "5400"),
     "conform": ("render_hour", "5500"),
+    "finish": ("render_hour", "5500"),
     "grade": ("render_hour", "5500"),
     "render": ("render_hour", "5500"),
     "encode": ("encode_hour", "5600"),

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posthouse.core.catalog.models import MediaRecord, VfxVersionRecord
+from posthouse.core.catalog.models import JobRecord, MediaRecord, VfxVersionRecord
 from posthouse.core.errors import ProjectError
 
 __all__ = ["Catalog", "sqlite_url"]
@@ -80,6 +81,66 @@ class Catalog:
         stmt = select(MediaRecord).order_by(MediaRecord.path)
         if kind:
             stmt = stmt.where(MediaRecord.kind == kind)
+        with self.session() as s:
+            return list(s.scalars(stmt))
+
+    # ------------------------------------------------------------------------------------ job log
+
+    def start_job(self, kind: str, params: dict[str, Any] | None = None, *, total: int | None = None) -> int:
+        """Log a job as running from now (the cost report charges its hours once it ends); returns its id."""
+        with self.session() as s:
+            row = JobRecord(kind=kind, state="running", params=dict(params or {}), total=total)
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+    def finish_job(
+        self,
+        job_id: int,
+        state: str = "done",
+        *,
+        done: int | None = None,
+        failed: int = 0,
+        message: str | None = None,
+        finished: datetime | None = None,
+    ) -> None:
+        """Mark a logged job ended (``done``, ``partial``, ``failed``, ``cancelled``, ``interrupted``)."""
+        with self.session() as s:
+            row = s.get(JobRecord, job_id)
+            if row is None:
+                raise ProjectError(f"no job {job_id} in the catalog", path=self.url)
+            row.state = state
+            row.finished_at = finished or datetime.now(UTC)
+            if done is not None:
+                row.done = done
+            row.failed = failed
+            row.message = message
+
+    def log_job(
+        self,
+        kind: str,
+        started: datetime,
+        finished: datetime,
+        *,
+        state: str = "done",
+        params: dict[str, Any] | None = None,
+    ) -> int:
+        """Log a job that already ran from ``started`` to ``finished``; returns its id."""
+        with self.session() as s:
+            row = JobRecord(
+                kind=kind, state=state, params=dict(params or {}), started_at=started, finished_at=finished
+            )
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+    def jobs(self, *, kind: str | None = None, state: str | None = None) -> list[JobRecord]:
+        """The logged jobs, oldest first, optionally of one kind and state."""
+        stmt = select(JobRecord).order_by(JobRecord.id)
+        if kind:
+            stmt = stmt.where(JobRecord.kind == kind)
+        if state:
+            stmt = stmt.where(JobRecord.state == state)
         with self.session() as s:
             return list(s.scalars(stmt))
 
