@@ -100,13 +100,20 @@ def dailies(
     from posthouse.core.jobs import get_executor
     from posthouse.core.project import Project
     from posthouse.picture.dailies_project import run_dailies
+    from posthouse.pipeline.lineage import Lineage
 
     for f in (lut, cdl):
         if f is not None and not f.is_file():
             raise UsageError("file not found", path=f)
     project = Project.open(project_dir)
-    with get_executor(cluster) as ex, rich_progress(not as_json) as progress:
+    lineage = Lineage(project.catalog, upgrade=False)
+    with (
+        lineage.batch_job("dailies", 0) as counts,  # the job log: render hours for the cost report
+        get_executor(cluster) as ex,
+        rich_progress(not as_json) as progress,
+    ):
         run = run_dailies(project, out, lut=lut, cdl=cdl, nle=nle, executor=ex, progress=progress)
+        counts["total"], counts["failed"] = len(run.outputs), len(run.failed)
     if as_json:
         print_json(run.to_dict())
     else:

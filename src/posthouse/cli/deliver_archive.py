@@ -33,11 +33,17 @@ def create(
     from posthouse.core.project import Project
     from posthouse.finish.archive import create_archive
     from posthouse.picture.cuts import CutRef, CutStore
+    from posthouse.pipeline.track import track_stage
 
     project = Project.open(project_dir)
     ref = CutStore(project.root / "cuts").resolve(CutRef.parse(cut))
     assert ref.version is not None
-    report = create_archive(project.root, ref.name, ref.version, dest, name=name, handles=handles)
+    cut_file = project.root / "cuts" / ref.name / f"v{ref.version:03d}.otio"
+    package = dest / f"{name or f'{ref.name}_v{ref.version:03d}'}_archive"
+    with track_stage(project.root, "archive", [cut_file], {"handles": handles}, target=package) as run:
+        report = create_archive(project.root, ref.name, ref.version, dest, name=name, handles=handles)
+        if report.mhl is not None:  # the sealed manifest stands for the package (the MHL verifies it)
+            run.outputs.append(report.mhl)
     data = report.to_dict()
     if as_json:
         print_json(data)

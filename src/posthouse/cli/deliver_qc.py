@@ -61,6 +61,7 @@ def qc(
     from posthouse.finish.qc import run_qc, write_reports
     from posthouse.finish.qc_dcp import is_dcp, run_dcp_qc
     from posthouse.finish.qc_subs import read_srt
+    from posthouse.pipeline.track import track_stage
     from posthouse.sound.loudness import LoudnessMeter
 
     cues = read_srt(subtitles) if subtitles is not None else None
@@ -69,40 +70,50 @@ def qc(
             out = find_project_root(project_dir) / "deliver" / "qc"
         except ProjectError:
             out = Path.cwd()
-    with rich_progress(enabled=not as_json) as progress:
-        started = False
+    settings = {
+        "spec": spec,
+        "programme": [programme_start, programme_end],
+        "guide_lead": guide_lead,
+        "full_decode": full_decode,
+    }
+    spec_file = Path(spec) if spec and spec.endswith(".toml") else None
+    inputs = [file, subtitles, guide, spec_file]
+    with track_stage(project_dir, "qc", inputs, settings, target=f"qc:{file.resolve()}") as run:
+        with rich_progress(enabled=not as_json) as progress:
+            started = False
 
-        def tick(done: int, total: int) -> None:
-            nonlocal started
-            if not started:
-                progress.start(f"QC {file.name}", total or None)
-                started = True
-            progress.advance()
+            def tick(done: int, total: int) -> None:
+                nonlocal started
+                if not started:
+                    progress.start(f"QC {file.name}", total or None)
+                    started = True
+                progress.advance()
 
-        if file.is_dir():
-            if not is_dcp(file):
-                raise UsageError("a folder must be a DCP (with an ASSETMAP)", path=file)
-            if subtitles is not None or guide is not None or programme_start or programme_end:
-                raise UsageError(
-                    "--subtitles, --guide and --programme-* apply to a master file, not a DCP", path=file
+            if file.is_dir():
+                if not is_dcp(file):
+                    raise UsageError("a folder must be a DCP (with an ASSETMAP)", path=file)
+                if subtitles is not None or guide is not None or programme_start or programme_end:
+                    raise UsageError(
+                        "--subtitles, --guide and --programme-* apply to a master file, not a DCP", path=file
+                    )
+                report = run_dcp_qc(
+                    file, spec or "dci-dcp", loudness_fn=LoudnessMeter, progress=tick, full_decode=full_decode
                 )
-            report = run_dcp_qc(
-                file, spec or "dci-dcp", loudness_fn=LoudnessMeter, progress=tick, full_decode=full_decode
-            )
-        else:
-            report = run_qc(
-                file,
-                spec or "netflix",
-                subtitles=cues,
-                loudness_fn=LoudnessMeter,
-                progress=tick,
-                programme_start=programme_start,
-                programme_end=programme_end,
-                guide=guide,
-                guide_lead_s=guide_lead,
-            )
-        progress.finish()
-    j, h = write_reports(report, out, file.name if file.is_dir() else None)
+            else:
+                report = run_qc(
+                    file,
+                    spec or "netflix",
+                    subtitles=cues,
+                    loudness_fn=LoudnessMeter,
+                    progress=tick,
+                    programme_start=programme_start,
+                    programme_end=programme_end,
+                    guide=guide,
+                    guide_lead_s=guide_lead,
+                )
+            progress.finish()
+        j, h = write_reports(report, out, file.name if file.is_dir() else None)
+        run.outputs += [j, h]
     if as_json:
         print_json({**report.to_dict(), "html": str(h), "json": str(j)})
     else:

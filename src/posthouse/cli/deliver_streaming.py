@@ -73,11 +73,17 @@ def streaming(
 
     from posthouse.finish.ladder import default_ladder, load_ladder
     from posthouse.finish.streaming import package_streaming, validate_hls
+    from posthouse.pipeline.track import track_stage
 
     alternates = _parse_alternates(alternate_audio)
     dest = out or _deliver_dir(project_dir, master) / "streaming" / master.stem
     lad = load_ladder(ladder) if ladder else default_ladder()
-    with err_console.status("encoding and packaging the ladder…"):
+    settings = {"language": language, "language_name": language_name, "alternates": sorted(alternates)}
+    inputs = [master, audio, subtitles, ladder, *alternates.values()]
+    with (
+        track_stage(project_dir, "streaming", inputs, settings, target=dest) as run,
+        err_console.status("encoding and packaging the ladder…"),
+    ):
         result = package_streaming(
             master,
             audio,
@@ -88,6 +94,7 @@ def streaming(
             language_name=language_name,
             alternate_audio=alternates,
         )
+        run.outputs.append(dest)
     report = result.to_dict()
     check = None
     if validate:
@@ -146,10 +153,15 @@ def mezzanine(
     """Write a ProRes 422 HQ mezzanine (10-bit 4:2:2, 24-bit PCM) of the master with the mix."""
     from posthouse.core.media import probe
     from posthouse.finish.streaming import make_mezzanine
+    from posthouse.pipeline.track import track_stage
 
     dest = out or _deliver_dir(project_dir, master) / "mezzanine" / f"{master.stem}_prores_hq.mov"
-    with err_console.status("encoding ProRes 422 HQ…"):
+    with (
+        track_stage(project_dir, "mezzanine", [master, audio], {}, target=dest) as run,
+        err_console.status("encoding ProRes 422 HQ…"),
+    ):
         path = make_mezzanine(master, audio, dest)
+        run.outputs.append(path)
     info = probe(path)
     if as_json:
         print_json(info.to_dict())

@@ -50,6 +50,7 @@ def subtitles(
     from posthouse.core.time import Rate
     from posthouse.finish.subtitle_formats import EXTENSIONS, FORMATS, read_subtitles, write_subtitles
     from posthouse.finish.subtitles import SubtitleRules, check_subtitles
+    from posthouse.pipeline.track import track_stage
 
     formats = [f.strip().lower() for f in to.split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]
@@ -65,12 +66,16 @@ def subtitles(
     track = replace(track, language=language, rate=fps, title=title or track.title or source.stem)
     dest_dir = out or _deliver_dir(project_dir, source)
     written: dict[str, str] = {}
-    for fmt in formats:
-        dest = dest_dir / f"{source.stem}_{language}{EXTENSIONS[fmt]}"
-        if dest.resolve() == source.resolve():
-            raise UsageError("would overwrite the input", path=dest, hint="pass --out to another folder")
-        write_subtitles(track, fmt, dest, ttml_time="frames" if ttml_time == "frames" else "media")
-        written[fmt] = str(dest)
+    settings = {"formats": formats, "rate": str(fps), "language": language, "title": title, "ttml": ttml_time}
+    target = f"subtitles:{dest_dir.resolve() / f'{source.stem}_{language}'}"
+    with track_stage(project_dir, "subtitles", [source], settings, target=target) as run:
+        for fmt in formats:
+            dest = dest_dir / f"{source.stem}_{language}{EXTENSIONS[fmt]}"
+            if dest.resolve() == source.resolve():
+                raise UsageError("would overwrite the input", path=dest, hint="pass --out to another folder")
+            write_subtitles(track, fmt, dest, ttml_time="frames" if ttml_time == "frames" else "media")
+            written[fmt] = str(dest)
+            run.outputs.append(dest)
     issues = check_subtitles(track, rules)
     errors = sum(1 for i in issues if i.severity == "error")
     result: dict[str, Any] = {

@@ -50,6 +50,7 @@ def conform(
     from posthouse.finish.conform import conform as run_conform
     from posthouse.finish.conform import read_cut, write_conform
     from posthouse.finish.originals import CACHE_NAME, scan_originals
+    from posthouse.pipeline.track import track_stage
 
     project: Project | None = None
     as_path = Path(cut)
@@ -84,26 +85,37 @@ def conform(
         _warn_unlocked(project.root, store.open(ref), ref.name, version)
     cache = (project.root / "finish" if project is not None else finish_dir) / CACHE_NAME
     cache.parent.mkdir(parents=True, exist_ok=True)
-    index = scan_originals(originals, cache=cache)
-    if cut_rate is None and index.records:
-        cut_rate = str(Counter(r.rate for r in index.records).most_common(1)[0][0])
-    timeline = read_cut(timeline_src, rate=cut_rate)
-    conformed, report = run_conform(
-        timeline,
-        index,
-        rate=cut_rate if as_path.suffix.lower() == ".edl" else None,
-        handles=handles,
-        verify=verify,
-        cut_name=cut_name,
-    )
     target = out or default_out
-    target.parent.mkdir(parents=True, exist_ok=True)
-    report_path = (
-        target.with_name("conform_report.json")
-        if target.name == "conform.otio"
-        else target.with_name(f"{target.stem}_report.json")
-    )
-    write_conform(conformed, report, target, report_path)
+    settings = {
+        "cut": cut_name,
+        "originals": sorted(str(p.resolve()) for p in originals),  # checksummed at offload, not re-hashed
+        "handles": handles,
+        "rate": cut_rate,
+        "verify": verify,
+    }
+    if project is not None:
+        project.close()
+    with track_stage(project_dir, "conform", [timeline_src], settings, target=target) as run:
+        index = scan_originals(originals, cache=cache)
+        if cut_rate is None and index.records:
+            cut_rate = str(Counter(r.rate for r in index.records).most_common(1)[0][0])
+        timeline = read_cut(timeline_src, rate=cut_rate)
+        conformed, report = run_conform(
+            timeline,
+            index,
+            rate=cut_rate if as_path.suffix.lower() == ".edl" else None,
+            handles=handles,
+            verify=verify,
+            cut_name=cut_name,
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        report_path = (
+            target.with_name("conform_report.json")
+            if target.name == "conform.otio"
+            else target.with_name(f"{target.stem}_report.json")
+        )
+        write_conform(conformed, report, target, report_path)
+        run.outputs += [target, report_path]
     data = report.to_dict()
     if as_json:
         print_json({k: v for k, v in data.items() if k != "details"} | {"output": str(target)})

@@ -60,6 +60,7 @@ def grade(
     output for Rec.709 or P3. The grades are also saved as grades.json + grades.ccc next to the master."""
     from posthouse.finish.grading import GradePipeline, GradeSet
     from posthouse.finish.master import render_graded
+    from posthouse.pipeline.track import track_stage
 
     timeline, finish, stem = _open_cut(cut, project_dir)
     gs = GradeSet.load(grades)
@@ -69,9 +70,19 @@ def grade(
         gs.lut = str(lut)
     pipe = GradePipeline(input_space=gs.input_space, output=output)
     target = out or finish / f"{stem}_graded_{output}.mov"
-    with rich_progress(not as_json) as progress:
+    settings = {"cut": cut, "input_space": gs.input_space, "output": output, "preset": preset}
+    inputs = [grades, lut, Path(cut) if cut.endswith(".otio") else finish / "conform.otio"]
+    with (
+        track_stage(
+            project_dir, "grade", [p for p in inputs if p is None or p.exists()], settings, target=target
+        ) as run,
+        rich_progress(not as_json) as progress,
+    ):
         report = render_graded(timeline, gs, target, pipeline=pipe, preset=preset, progress=progress)
-    saved = gs.save(finish / "grades") if out is None else gs.save(target.parent / f"{target.stem}_grades")
+        saved = (
+            gs.save(finish / "grades") if out is None else gs.save(target.parent / f"{target.stem}_grades")
+        )
+        run.outputs += [target, *saved]
     result: dict[str, Any] = {
         **report.to_dict(),
         "grades": [str(p) for p in saved],

@@ -41,6 +41,7 @@ def mix(
     """
     from posthouse.cli.sound_session import open_session
     from posthouse.core.fsutil import atomic_write_text
+    from posthouse.pipeline.track import timeline_media, track_stage
     from posthouse.sound.mixer import mix_session
     from posthouse.sound.specs import load_spec
 
@@ -48,7 +49,12 @@ def mix(
     session, path, _project = open_session(session_ref, project_dir)
     folder = out or path.parent / "mix" / loud_spec.name
     base = path.parent.name if path.name == "session.otio" else path.stem
-    with rich_progress(enabled=not as_json) as progress:
+    settings = {"spec": loud_spec.name, "layouts": list(layout), "stems": stems, "normalize": normalize}
+    inputs = [path, Path(spec) if spec.endswith(".toml") else None, *timeline_media(session)]
+    with (
+        track_stage(project_dir, "mix", inputs, settings, target=folder) as run,
+        rich_progress(enabled=not as_json) as progress,
+    ):
         report = mix_session(
             session,
             folder,
@@ -59,8 +65,9 @@ def mix(
             normalize=normalize,
             progress=progress,
         )
-    doc = report.to_dict()
-    atomic_write_text(folder / "mix_report.json", json.dumps(doc, indent=2) + "\n")
+        doc = report.to_dict()
+        atomic_write_text(folder / "mix_report.json", json.dumps(doc, indent=2) + "\n")
+        run.outputs.append(folder)
     if as_json:
         print_json(doc)
     else:

@@ -32,15 +32,23 @@ def render(
     from posthouse.core.project import Project, parse_resolution
     from posthouse.engine import BurnInSpec, render_timeline
     from posthouse.picture.cuts import CutRef, CutStore
+    from posthouse.pipeline.track import timeline_media, track_stage
 
     project = Project.open(project_dir)
     store = CutStore(project.root / "cuts")
     ref = store.resolve(CutRef.parse(cut))
     spec = BurnInSpec(watermark=str(ref)) if burn_in else None
     dims = parse_resolution(size) if size else None
-    with rich_progress(not as_json) as progress:
+    timeline = store.open(ref)
+    project.close()
+    settings = {"cut": str(ref), "preset": preset, "size": size, "burn_in": burn_in}
+    inputs = [store.path(ref), subtitles, *timeline_media(timeline)]
+    with (
+        track_stage(project_dir, "render", inputs, settings, target=out) as run,
+        rich_progress(not as_json) as progress,
+    ):
         report = render_timeline(
-            store.open(ref),
+            timeline,
             out,
             preset=preset,
             size=dims,
@@ -48,6 +56,7 @@ def render(
             subtitles=subtitles,
             progress=progress,
         )
+        run.outputs.append(Path(report.output or out))
     if as_json:
         print_json({"cut": str(ref), **report.to_dict()})
     else:

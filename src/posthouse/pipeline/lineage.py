@@ -350,7 +350,8 @@ class Lineage:
 
     @contextmanager
     def batch_job(self, kind: str, total: int, **params: Any) -> Iterator[dict[str, int]]:
-        """Log a batch (a dailies or QC batch on the farm) as one job; set ``counts["failed"]`` inside.
+        """Log a batch (a dailies or QC batch on the farm) as one job; set ``counts["failed"]`` inside
+        (and ``counts["total"]`` when the number of items is known only once it ran).
 
         The job ends ``done``, ``partial`` (some items failed), ``cancelled`` or ``failed`` (it raised).
         Nothing is logged when ``log_jobs`` is off.
@@ -365,8 +366,8 @@ class Lineage:
                 self.catalog.finish_job(job, state, failed=counts["failed"], message=str(exc)[:500])
             raise
         if job is not None:
-            bad = counts["failed"]
-            self.catalog.finish_job(job, "partial" if bad else "done", done=total - bad, failed=bad)
+            bad, n = counts["failed"], counts.get("total", total)
+            self.catalog.finish_job(job, "partial" if bad else "done", done=n - bad, failed=bad, total=n)
 
     def end_jobs(self, stage: str, target: str, state: str, message: str | None = None) -> None:
         """End the logged job of a run that stopped without a :meth:`record` (it failed, was cancelled);

@@ -101,6 +101,7 @@ class Catalog:
         *,
         done: int | None = None,
         failed: int = 0,
+        total: int | None = None,
         message: str | None = None,
         finished: datetime | None = None,
     ) -> None:
@@ -113,6 +114,8 @@ class Catalog:
             row.finished_at = finished or datetime.now(UTC)
             if done is not None:
                 row.done = done
+            if total is not None:
+                row.total = total
             row.failed = failed
             row.message = message
 
