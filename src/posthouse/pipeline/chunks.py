@@ -21,6 +21,7 @@ import itertools
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -32,7 +33,7 @@ import numpy.typing as npt
 from posthouse.core.errors import MediaError, UsageError
 from posthouse.core.fsutil import atomic_path
 from posthouse.core.jobs import Executor, SerialExecutor, get_executor, raise_for_failures
-from posthouse.core.progress import NULL_PROGRESS, Cancelled, CancelToken, Progress
+from posthouse.core.progress import NULL_PROGRESS, CancelToken, Progress
 from posthouse.pipeline.lineage import FileState, Lineage, fingerprint, settings_hash
 
 __all__ = [
@@ -360,23 +361,20 @@ def encode_dcp_picture(
         lineage.begin(stage, states, settings, target=target)
     ex, owned = _executor(executor)
     try:
-        result = run_chunked(
-            stage,
-            target,
-            _j2k_work,
-            payload,
-            split_frames(total, chunk_frames=chunk_frames),
-            base_fingerprint=base,
-            executor=ex,
-            lineage=lineage,
-            reuse=not force,
-            progress=progress,
-            cancel=cancel,
-        )
-    except BaseException as exc:
-        if lineage is not None:  # the run stays unfinished (its chunks are kept); its job ends now
-            lineage.end_jobs(stage, target, "cancelled" if isinstance(exc, Cancelled) else "failed", str(exc))
-        raise
+        with _jobs_end_on_error(lineage, stage, target):
+            result = run_chunked(
+                stage,
+                target,
+                _j2k_work,
+                payload,
+                split_frames(total, chunk_frames=chunk_frames),
+                base_fingerprint=base,
+                executor=ex,
+                lineage=lineage,
+                reuse=not force,
+                progress=progress,
+                cancel=cancel,
+            )
     finally:
         if owned:
             ex.close()
@@ -386,6 +384,12 @@ def encode_dcp_picture(
         lineage.clear_chunks(stage, target)
     result.output = target
     return result
+
+
+def _jobs_end_on_error(lineage: Lineage | None, stage: str, target: str) -> AbstractContextManager[None]:
+    """An error or cancel in the chunks ends the run's logged job; the run stays unfinished (its chunks
+    are kept), so it resumes."""
+    return lineage.jobs_end_on_error(stage, target) if lineage is not None else nullcontext()
 
 
 def _same_run(
@@ -552,23 +556,20 @@ def render_timeline_chunked(
         lineage.begin(stage, states, settings, target=target)
     ex, owned = _executor(executor)
     try:
-        result = run_chunked(
-            stage,
-            target,
-            _render_work,
-            payload,
-            ranges,
-            base_fingerprint=base,
-            executor=ex,
-            lineage=lineage,
-            reuse=not force,
-            progress=progress,
-            cancel=cancel,
-        )
-    except BaseException as exc:
-        if lineage is not None:  # the run stays unfinished (its chunks are kept); its job ends now
-            lineage.end_jobs(stage, target, "cancelled" if isinstance(exc, Cancelled) else "failed", str(exc))
-        raise
+        with _jobs_end_on_error(lineage, stage, target):
+            result = run_chunked(
+                stage,
+                target,
+                _render_work,
+                payload,
+                ranges,
+                base_fingerprint=base,
+                executor=ex,
+                lineage=lineage,
+                reuse=not force,
+                progress=progress,
+                cancel=cancel,
+            )
     finally:
         if owned:
             ex.close()

@@ -362,12 +362,23 @@ class Lineage:
             yield counts
         except BaseException as exc:
             if job is not None:
-                state = "cancelled" if isinstance(exc, Cancelled) else "failed"
+                state = "cancelled" if isinstance(exc, (Cancelled, KeyboardInterrupt)) else "failed"
                 self.catalog.finish_job(job, state, failed=counts["failed"], message=str(exc)[:500])
             raise
         if job is not None:
             bad, n = counts["failed"], counts.get("total", total)
             self.catalog.finish_job(job, "partial" if bad else "done", done=n - bad, failed=bad, total=n)
+
+    @contextmanager
+    def jobs_end_on_error(self, stage: str, target: str) -> Iterator[None]:
+        """Around a run's work: an error or a cancel ends its logged job (``failed``, ``cancelled``) and
+        propagates; the run itself stays unfinished, so it runs again."""
+        try:
+            yield
+        except BaseException as exc:
+            state = "cancelled" if isinstance(exc, (Cancelled, KeyboardInterrupt)) else "failed"
+            self.end_jobs(stage, target, state, str(exc))
+            raise
 
     def end_jobs(self, stage: str, target: str, state: str, message: str | None = None) -> None:
         """End the logged job of a run that stopped without a :meth:`record` (it failed, was cancelled);
@@ -544,11 +555,8 @@ def run_stage(
         outs = tuple(row.output_states()) if row is not None else ()
         return StageResult("fresh", stage, name, outs)
     lineage.begin(stage, in_states, settings, target=name)
-    try:
+    with lineage.jobs_end_on_error(stage, name):
         value = work()
-    except BaseException as exc:
-        lineage.end_jobs(stage, name, "cancelled" if isinstance(exc, Cancelled) else "failed", str(exc))
-        raise
     out_paths = list(outputs(value) if callable(outputs) else outputs)
     row = lineage.record(stage, in_states, settings, out_paths, target=name)
     return StageResult("ran", stage, name, tuple(row.output_states()), value, tuple(reasons))

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from posthouse.core.errors import ProjectError, UsageError
-from posthouse.core.progress import Cancelled
 from posthouse.pipeline.lineage import Lineage, file_state
 
 __all__ = ["TrackedRun", "timeline_media", "track_stage"]
@@ -86,11 +85,10 @@ def track_stage(
         first = lineage.run(stage, name) is None
         lineage.begin(stage, states, settings, target=name)
         try:
-            yield run
-        except BaseException as exc:
-            state = "cancelled" if isinstance(exc, (Cancelled, KeyboardInterrupt)) else "failed"
-            lineage.end_jobs(stage, name, state, str(exc))
-            if first and isinstance(exc, UsageError):  # refused input made nothing: no run to show
+            with lineage.jobs_end_on_error(stage, name):
+                yield run
+        except UsageError:
+            if first:  # refused input made nothing: no run to show
                 lineage.forget(stage, name)
             raise
         states += [file_state(p) for p in run.inputs]
