@@ -29,7 +29,7 @@ from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, delet
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posthouse.core.catalog import Catalog, JobRecord
+from posthouse.core.catalog import Catalog, JobRecord, as_utc
 from posthouse.core.catalog.models import Base
 from posthouse.core.checksum import new_hasher
 from posthouse.core.errors import ProjectError
@@ -196,11 +196,6 @@ def _target(stage: str, target: str | Path | None, inputs: Sequence[str | Path])
     if not inputs:
         raise ProjectError(f"stage {stage!r} has neither a target nor inputs to name it by")
     return "|".join(sorted(str(Path(p).absolute()) for p in inputs))
-
-
-def _aware(t: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they were stored as UTC."""
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------------------------------ lineage
@@ -394,8 +389,8 @@ class Lineage:
         chunks = self.chunks(stage, name)
         last = max((c.finished_at for c in chunks.values()), default=None)
         for job in self._running_jobs(stage, name):
-            started = _aware(job.started_at)
-            end = max(started, _aware(last)) if last is not None else started
+            started = as_utc(job.started_at)
+            end = max(started, as_utc(last)) if last is not None else started
             self.catalog.finish_job(job.id, "interrupted", finished=end, message="the job stopped unfinished")
 
     def _upsert(

@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -398,7 +398,7 @@ def pipeline_costs(
     """
     from sqlalchemy import select
 
-    from posthouse.core.catalog import JobRecord
+    from posthouse.core.catalog import JobRecord, as_utc
 
     costs: list[PipelineCost] = []
     notes: list[str] = []
@@ -413,12 +413,7 @@ def pipeline_costs(
             if j.finished_at is None:
                 notes.append(f"job {j.id} ({j.kind}) is {j.state}: charged when it finishes")
                 continue
-            start, end = j.started_at, j.finished_at
-            if start.tzinfo is None:
-                start = start.replace(tzinfo=UTC)
-            if end.tzinfo is None:
-                end = end.replace(tzinfo=UTC)
-            hours = max(Decimal(0), _hours(start, end))
+            hours = max(Decimal(0), _hours(as_utc(j.started_at), as_utc(j.finished_at)))
             rate_name, account = mapping
             rate = config.rate(rate_name)
             costs.append(

@@ -15,7 +15,7 @@ from typing import Any, Final
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from posthouse.core.catalog import Catalog
+from posthouse.core.catalog import Catalog, as_utc
 from posthouse.core.errors import ProjectError, UsageError
 from posthouse.web.auth import check_role, hash_password, hash_token, new_token, verify_password
 from posthouse.web.models import NoteRecord, SessionRecord, ShareRecord, UserRecord
@@ -37,11 +37,6 @@ SESSION_HOURS: Final = 12.0
 MAX_TEXT: Final = 10_000
 MAX_STROKES: Final = 200
 MAX_POINTS: Final = 5_000
-
-
-def _aware(dt: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time stored here is UTC."""
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 def _now() -> datetime:
@@ -133,11 +128,11 @@ class Note:
 
 
 def _user(row: UserRecord) -> User:
-    return User(row.id, row.name, row.role, _aware(row.created))
+    return User(row.id, row.name, row.role, as_utc(row.created))
 
 
 def _share(row: ShareRecord) -> Share:
-    return Share(row.id, row.cut, row.version, row.role, row.created_by, _aware(row.expires))
+    return Share(row.id, row.cut, row.version, row.role, row.created_by, as_utc(row.expires))
 
 
 def _note(row: NoteRecord) -> Note:
@@ -152,8 +147,8 @@ def _note(row: NoteRecord) -> Note:
         row.status,
         row.cue,
         row.drawing,
-        _aware(row.created),
-        _aware(row.updated),
+        as_utc(row.created),
+        as_utc(row.updated),
     )
 
 
@@ -272,7 +267,7 @@ class ReviewStore:
             ).one_or_none()
             if row is None:
                 return None
-            if _aware(row.expires) <= now:
+            if as_utc(row.expires) <= now:
                 s.delete(row)
                 return None
             user = share = None
@@ -286,7 +281,7 @@ class ReviewStore:
                     return None
             if user is None and share is None:
                 return None
-            return SessionInfo(row.id, row.csrf, _aware(row.expires), user, share)
+            return SessionInfo(row.id, row.csrf, as_utc(row.expires), user, share)
 
     def close_session(self, token: str | None) -> None:
         """End a session (log out)."""

@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from posthouse.core.catalog.models import JobRecord, MediaRecord, VfxVersionRecord
 from posthouse.core.errors import ProjectError
 
-__all__ = ["Catalog", "sqlite_url"]
+__all__ = ["Catalog", "as_utc", "sqlite_url"]
+
+
+def as_utc(dt: datetime) -> datetime:
+    """A catalog time as an aware UTC datetime: SQLite hands them back naive, and all are stored as UTC."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 def sqlite_url(path: str | Path) -> str:
